@@ -1,0 +1,48 @@
+"""The ``speechforge`` command. Each command group lives in its own module and is imported lazily enough
+that commands which do not train never import torch or Lightning."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.text import Text
+
+from speechforge.cli import data as data_cli
+from speechforge.console import err_console
+from speechforge.errors import SpeechforgeError
+
+app = typer.Typer(
+    name="speechforge",
+    help="From a folder of audio to a trained, diagnosed and deployable speech model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_cli.app, name="data")
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of errors."),
+) -> None:
+    if debug:
+        os.environ["SPEECHFORGE_DEBUG"] = "1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors print one line (no traceback) and exit with status 2."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SpeechforgeError as exc:
+        if os.environ.get("SPEECHFORGE_DEBUG") or "--debug" in sys.argv:
+            raise
+        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]
