@@ -10,12 +10,21 @@ from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Human-readable output goes to stderr so that stdout carries only machine-readable results.
+# Human-readable output goes to stderr so that stdout carries only machine-readable results. When stderr is not
+# a terminal (a log file, CI, a pipe), lines are not wrapped at 80 columns: paths stay whole and greppable.
 err_console = Console(stderr=True, highlight=False)
+if not err_console.is_terminal and "COLUMNS" not in os.environ:
+    err_console = Console(stderr=True, highlight=False, width=240)
+
+
+def print_error(message: str) -> None:
+    """``error: MESSAGE`` on one line of stderr (never wrapped, never read as markup)."""
+    err_console.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
 def progress_enabled() -> bool:

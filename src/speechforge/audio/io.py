@@ -95,7 +95,7 @@ def read_audio(
     try:
         with sf.SoundFile(os.fspath(path)) as f:
             rate = int(f.samplerate)
-            start = int(round(offset * rate))
+            start = round(offset * rate)
             if start < 0 or (start > 0 and start >= f.frames):
                 raise AudioError(
                     f"segment offset {offset:.3f}s lies outside the file ({f.frames / rate:.3f}s long)",
@@ -103,7 +103,7 @@ def read_audio(
                 )
             if start:
                 f.seek(start)
-            n = -1 if duration is None else int(round(duration * rate))
+            n = -1 if duration is None else round(duration * rate)
             data = f.read(frames=n, dtype="float32", always_2d=True)  # (time, channels)
     except AudioError:
         raise

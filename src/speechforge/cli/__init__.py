@@ -7,10 +7,10 @@ import os
 import sys
 
 import typer
-from rich.text import Text
 
 from speechforge.cli import data as data_cli
-from speechforge.console import err_console
+from speechforge.cli import train as train_cli
+from speechforge.console import err_console, print_error
 from speechforge.errors import SpeechforgeError
 
 app = typer.Typer(
@@ -21,6 +21,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_cli.app, name="data")
+app.command("train")(train_cli.train_command)
+app.command("evaluate")(train_cli.evaluate_command)
+app.command("predict")(train_cli.predict_command)
+app.command("export")(train_cli.export_command)
 
 
 @app.callback()
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     except SpeechforgeError as exc:
         if os.environ.get("SPEECHFORGE_DEBUG") or "--debug" in sys.argv:
             raise
-        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
+        print_error(str(exc))
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")

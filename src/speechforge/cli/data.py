@@ -62,9 +62,15 @@ def synth_command(
 
     langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
     result = synth(
-        corpus, out, speakers=speakers, per_speaker=per_speaker, seed=seed, engine=engine,
-        languages=langs, workers=workers,
-    )  # fmt: skip
+        corpus,
+        out,
+        speakers=speakers,
+        per_speaker=per_speaker,
+        seed=seed,
+        engine=engine,
+        languages=langs,
+        workers=workers,
+    )
     summary = summarize(result.manifest)
     if as_json:
         print_json({"manifest": str(result.manifest_path), **summary.to_dict(), "seconds": result.seconds})
@@ -123,9 +129,14 @@ def import_csv_command(
     from speechforge.data.importers import import_csv
 
     result = import_csv(
-        file, audio_col=audio_col, label_col=label_col, text_col=text_col, speaker_col=speaker_col,
-        id_col=id_col, workers=workers,
-    )  # fmt: skip
+        file,
+        audio_col=audio_col,
+        label_col=label_col,
+        text_col=text_col,
+        speaker_col=speaker_col,
+        id_col=id_col,
+        workers=workers,
+    )
     _finish_import(result, out, as_json)
 
 
@@ -148,7 +159,9 @@ def split_command(
     manifest: Path = typer.Argument(..., help="Manifest to split (.jsonl)."),
     out: Path = typer.Option(..., "--out", help="Folder for train/dev/test(/train_dev).jsonl."),
     ratios: str = typer.Option(
-        "auto", "--ratios", help="'auto' (80,10,10 for small corpora, toward 98,1,1 near a million) or e.g. 80,10,10."
+        "auto",
+        "--ratios",
+        help="'auto' (80,10,10 for small corpora, toward 98,1,1 near a million) or e.g. 80,10,10.",
     ),
     by: str | None = typer.Option(
         None, "--by", help="speaker (no speaker in two splits; default when speakers are known) | random."
@@ -157,9 +170,12 @@ def split_command(
         "label", "--stratify", help="Field whose distribution every split keeps ('none' to turn off)."
     ),
     train_dev: float = typer.Option(
-        0.05, "--train-dev", min=0.0, max=0.5,
+        0.05,
+        "--train-dev",
+        min=0.0,
+        max=0.5,
         help="Fraction of train held out as train_dev.jsonl (tells variance from data mismatch); 0 = none.",
-    ),  # fmt: skip
+    ),
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -198,9 +214,7 @@ def check_command(
     from speechforge.cli.check_view import print_check_report
     from speechforge.data.check import check
 
-    report = check(
-        paths, allow_speaker_overlap=allow_speaker_overlap, silence_dbfs=silence_dbfs, workers=workers
-    )
+    report = check(paths, allow_speaker_overlap=allow_speaker_overlap, silence_dbfs=silence_dbfs, workers=workers)
     if as_json:
         print_json(report.to_dict())
     else:

@@ -154,7 +154,8 @@ def parse_record(text: str, base_dir: Path) -> Utterance:
     except ValidationError as exc:
         raise ValueError(_describe_validation_error(exc)) from exc
     audio = Path(utt.audio).expanduser()
-    utt.audio = str(audio if audio.is_absolute() else (base_dir / audio))
+    # normpath (no file system access): "splits/../audio/a.wav" and "audio/a.wav" must be the same path
+    utt.audio = os.path.normpath(audio if audio.is_absolute() else (base_dir / audio))
     return utt
 
 

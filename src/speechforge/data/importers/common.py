@@ -33,7 +33,8 @@ class ImportResult:
     def write(self, out: str | Path) -> Path:
         """Write the manifest to ``out`` (audio paths relative to its folder)."""
         if not self.utterances:
-            raise SpeechforgeError("nothing to write: every item was skipped", path=self.source)
+            first = f" (e.g. {self.skipped[0].item}: {self.skipped[0].reason})" if self.skipped else ""
+            raise SpeechforgeError(f"nothing to write: every item was skipped{first}", path=self.source)
         return write_manifest(out, self.utterances)
 
     @property

@@ -1,0 +1,52 @@
+# speechforge: two commands from a fresh clone.
+#   make demo   synthesize the digits corpus, split it speaker-disjoint and audit the split
+#   make test   environment check, lint (ruff), types (mypy), tests (pytest)
+# Both create .venv (unless a virtual environment is active) and install the package with a constraints file
+# pinning torch==2.13.0, so pip never pulls a second, CUDA build of torch.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+DEMO_DIR ?= demo-output
+
+ifdef VIRTUAL_ENV
+  PY := $(VIRTUAL_ENV)/bin/python
+else
+  PY := $(VENV)/bin/python
+endif
+SF := $(PY) -m speechforge
+STAMP := $(dir $(PY)).speechforge-installed
+
+.PHONY: install demo test lint typecheck bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+demo: install
+	$(SF) data synth digits --out $(DEMO_DIR)/digits --seed 0
+	$(SF) data split $(DEMO_DIR)/digits/manifest.jsonl --out $(DEMO_DIR)/splits --by speaker --train-dev 0.05 --seed 0
+	$(SF) data check $(DEMO_DIR)/splits
+
+lint: install
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m ruff format --check src tests benchmarks scripts
+
+typecheck: install
+	$(PY) -m mypy
+
+test: install
+	$(PY) scripts/check_environment.py
+	$(MAKE) --no-print-directory lint typecheck
+	$(PY) -m pytest -q -n 2
+
+bench: install
+	$(PY) benchmarks/data.py
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

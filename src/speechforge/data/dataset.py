@@ -1,0 +1,212 @@
+"""Torch datasets over a manifest: decoded waveforms at the model's rate, encoded labels, padded batches.
+
+Audio is decoded and resampled once (in worker processes) and kept in memory when the corpus is small
+enough (``cache_hours``); larger corpora are read on demand. Unreadable files are skipped, counted and
+listed (``dataset.skipped``), never silently dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from speechforge.audio.io import read_audio
+from speechforge.console import parallel_map
+from speechforge.data.importers.common import Skipped
+from speechforge.data.manifest import Manifest
+from speechforge.errors import SpeechforgeError
+
+# Waveform augmentation: (waveform (time,), rng) -> waveform (time',)
+WaveformTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+class LabelSet:
+    """The label vocabulary of a run: sorted labels of the training set, index = class id."""
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.labels = list(labels)
+        self.index = {label: i for i, label in enumerate(self.labels)}
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest, field: str = "label") -> LabelSet:
+        missing = [i for i, u in enumerate(manifest) if u.get(field) in (None, "")]
+        if missing:
+            raise SpeechforgeError(
+                f"missing field '{field}' (needed for classification)",
+                path=manifest.path,
+                line=manifest.line_of(missing[0]),
+            )
+        labels = sorted({str(u.get(field)) for u in manifest})
+        if len(labels) < 2:
+            raise SpeechforgeError(
+                f"the training set has only one class ({labels[0]!r}); a classifier needs at least two",
+                path=manifest.path,
+            )
+        return cls(labels)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def encode(self, manifest: Manifest, field: str = "label") -> list[int]:
+        """Class ids of every utterance; a label never seen in train is an error naming its line."""
+        ids = []
+        for i, utt in enumerate(manifest):
+            label = utt.get(field)
+            if label is None or str(label) not in self.index:
+                known = ", ".join(self.labels[:20]) + (" ..." if len(self.labels) > 20 else "")
+                what = f"label {label!r} was never seen in training" if label is not None else f"no '{field}'"
+                raise SpeechforgeError(f"{what} (known labels: {known})", path=manifest.path, line=manifest.line_of(i))
+            ids.append(self.index[str(label)])
+        return ids
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"labels": self.labels}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> LabelSet:
+        return cls(json.loads(path.read_text(encoding="utf-8"))["labels"])
+
+
+def _load_one(job: tuple[str, float, float, int]) -> np.ndarray | str:
+    """Worker: decode one utterance at ``rate``; an error message instead of raising."""
+    audio, offset, duration, rate = job
+    try:
+        waveform, _ = read_audio(audio, offset=offset, duration=duration if offset else None, sample_rate=rate)
+    except SpeechforgeError as exc:
+        return exc.message
+    return waveform
+
+
+@dataclass
+class Example:
+    waveform: torch.Tensor  # (time,)
+    target: int  # class id (-1 when unknown, e.g. at prediction)
+    index: int  # position in the manifest
+
+
+class UtteranceDataset(Dataset[Example]):
+    """Waveforms of a manifest at ``sample_rate``, with class ids and optional training-time augmentation.
+
+    Args:
+        manifest: the utterances.
+        sample_rate: the model's rate; every file is resampled to it.
+        targets: class id per utterance (``LabelSet.encode``), or None.
+        augment: waveform transform applied in ``__getitem__`` (training only), seeded per (epoch, item).
+        seed: base seed of the augmentation.
+        cache_hours: keep decoded audio in memory when the corpus is at most this long.
+        workers: processes used to decode the cache.
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        sample_rate: int,
+        targets: Sequence[int] | None = None,
+        augment: WaveformTransform | None = None,
+        seed: int = 0,
+        cache_hours: float = 2.0,
+        workers: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.manifest = manifest
+        self.sample_rate = sample_rate
+        self.augment = augment
+        self.seed = seed
+        self.skipped: list[Skipped] = []
+        jobs = [(u.audio, u.offset, u.duration, sample_rate) for u in manifest]
+        self.cache: list[np.ndarray] | None = None
+        keep = list(range(len(manifest)))
+        if manifest.hours <= cache_hours:
+            loaded = parallel_map(_load_one, jobs, workers=workers, description="loading audio", progress=progress)
+            keep = [i for i, x in enumerate(loaded) if not isinstance(x, str)]
+            for i, x in enumerate(loaded):
+                if isinstance(x, str):
+                    self.skipped.append(Skipped(f"{manifest.where(i)} ({manifest[i].audio})", x))
+            self.cache = [loaded[i] for i in keep]  # type: ignore[misc]
+        self.indices = keep  # positions in the manifest of the usable utterances
+        self.jobs = [jobs[i] for i in keep]
+        all_targets = list(targets) if targets is not None else [-1] * len(manifest)
+        self.targets = [all_targets[i] for i in keep]
+        if not self.indices:
+            raise SpeechforgeError("no readable audio in this manifest", path=manifest.path)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def without_augmentation(self) -> UtteranceDataset:
+        """The same utterances (sharing the decoded cache) with augmentation off."""
+        clone = copy.copy(self)
+        clone.augment = None
+        return clone
+
+    def waveform(self, i: int) -> np.ndarray:
+        if self.cache is not None:
+            return self.cache[i]
+        loaded = _load_one(self.jobs[i])
+        if isinstance(loaded, str):
+            raise SpeechforgeError(loaded, path=self.manifest.where(self.indices[i]))
+        return loaded
+
+    def __getitem__(self, key: int | tuple[int, int]) -> Example:
+        # EpochShuffleSampler yields (item, epoch): the epoch travels with the index into worker processes.
+        i, epoch = key if isinstance(key, tuple) else (key, 0)
+        waveform = self.waveform(i)  # (time,)
+        if self.augment is not None:
+            rng = np.random.default_rng((self.seed, epoch, i))
+            waveform = self.augment(waveform, rng)
+        return Example(
+            torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32)),
+            self.targets[i],
+            self.indices[i],
+        )
+
+
+@dataclass
+class Batch:
+    waveforms: torch.Tensor  # (batch, time) zero-padded
+    lengths: torch.Tensor  # (batch,) samples
+    targets: torch.Tensor  # (batch,) class ids
+    indices: torch.Tensor  # (batch,) manifest positions
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.waveforms.to(device), self.lengths.to(device), self.targets.to(device), self.indices)
+
+    def __len__(self) -> int:
+        return int(self.targets.shape[0])
+
+
+def collate(examples: Sequence[Example]) -> Batch:
+    lengths = torch.tensor([e.waveform.shape[0] for e in examples], dtype=torch.int64)
+    waveforms = torch.zeros(len(examples), int(lengths.max()))  # (batch, time)
+    for row, e in enumerate(examples):
+        waveforms[row, : e.waveform.shape[0]] = e.waveform
+    targets = torch.tensor([e.target for e in examples], dtype=torch.int64)
+    indices = torch.tensor([e.index for e in examples], dtype=torch.int64)
+    return Batch(waveforms, lengths, targets, indices)
+
+
+class EpochShuffleSampler(Sampler[tuple[int, int]]):
+    """A shuffling sampler whose order depends only on (seed, epoch), so a resumed run replays the same
+    batches (and the same augmentation: it yields ``(item, epoch)``) as an uninterrupted one. Lightning calls
+    ``set_epoch`` at the start of every epoch."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter((i, self.epoch) for i in torch.randperm(self.n, generator=generator).tolist())

@@ -1,0 +1,1 @@
+"""Evaluation: run a trained task over a manifest and measure it with the task's metric."""

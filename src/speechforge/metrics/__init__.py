@@ -1,0 +1,1 @@
+"""Evaluation metrics: the right measure for each task (lecture: "Evaluation metric")."""

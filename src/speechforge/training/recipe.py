@@ -1,0 +1,339 @@
+"""The recipe: everything a training run needs, as data validated by a schema.
+
+A recipe is a YAML file; every key has a documented default, so a recipe only says what differs. Keys are
+overridden on the command line with dotted paths (``optimizer.lr=0.01 model.channels=[64,128,256]``).
+A wrong key or value is reported with its dotted path and the allowed keys or values. Recipes never contain
+code: what the keys mean lives here and in the modules the trainer builds from them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from speechforge.errors import SpeechforgeError
+
+InitName = Literal[
+    "default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "zeros"
+]
+Activation = Literal["relu", "tanh", "sigmoid", "gelu", "leaky_relu"]
+
+
+class Section(BaseModel):
+    """A recipe section: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    """Manifest paths (relative to the working directory). ``train`` and ``dev`` are enough to train."""
+
+    train: Path | None = None  # the training manifest; its labels define the label set
+    dev: Path | None = None  # monitored for early stopping and model selection
+    test: Path | None = None  # evaluated once at the end, never used for decisions
+    train_dev: Path | None = None  # held-out slice of train (`data split --train-dev`): variance vs mismatch
+    label_field: str = "label"  # manifest field holding the class label
+    labels: list[str] | None = None  # keep only these labels (e.g. [yes, no] of the commands corpus)
+
+
+class FeaturesConfig(Section):
+    """Acoustic features computed in torch from the waveform (part of the exported model)."""
+
+    kind: Literal["fbank", "mfcc"] = "fbank"  # log-mel filterbank or its DCT (MFCC)
+    sample_rate: int = Field(16000, gt=0)  # every input is resampled (soxr) to this rate
+    n_mels: int = Field(40, ge=4)  # mel bands
+    n_mfcc: int = Field(13, ge=1)  # cepstra kept (mfcc only)
+    win_ms: float = Field(25.0, gt=0)  # analysis window
+    hop_ms: float = Field(10.0, gt=0)  # frame shift
+    # global: μ/σ of the train set (the lecture's X_norm = (X − μ_train)/σ_train), stored with the model and
+    # applied unchanged to dev, test and prediction; utterance: per-utterance mean/variance; none.
+    normalization: Literal["global", "utterance", "none"] = "global"
+
+
+class _ModelBase(Section):
+    init: InitName = "default"  # weight initialisation scheme (models/init.py)
+    dropout: float | None = Field(None, ge=0, lt=1)  # overrides regularization.dropout for this model
+
+
+class LogRegConfig(_ModelBase):
+    """The lecture's logistic regression on utterance-pooled features: sigmoid for 2 classes, softmax else."""
+
+    name: Literal["logreg"] = "logreg"
+    pooling: Literal["mean", "meanstd"] = "meanstd"  # statistics pooled over frames
+
+
+class MLPConfig(_ModelBase):
+    """Fully connected layers on pooled features: Linear → BatchNorm → activation → Dropout."""
+
+    name: Literal["mlp"] = "mlp"
+    hidden: list[int] = Field(default_factory=lambda: [256, 256])  # units per hidden layer
+    activation: Activation = "relu"
+    batch_norm: bool = True
+    pooling: Literal["mean", "meanstd"] = "meanstd"
+
+
+class CNNConfig(_ModelBase):
+    """2-D convolution blocks over (time, frequency) with batch norm and dropout, then global pooling."""
+
+    name: Literal["cnn"] = "cnn"
+    channels: list[int] = Field(default_factory=lambda: [32, 64, 128])  # one conv block per entry
+    kernel_size: int = Field(3, ge=1)
+    activation: Activation = "relu"
+    batch_norm: bool = True
+
+
+class CRNNConfig(_ModelBase):
+    """Convolutional front end followed by a recurrent (GRU) layer over time: the sequence model."""
+
+    name: Literal["crnn"] = "crnn"
+    channels: list[int] = Field(default_factory=lambda: [32, 64])
+    rnn_hidden: int = Field(128, ge=1)
+    rnn_layers: int = Field(1, ge=1)
+    bidirectional: bool = True
+    batch_norm: bool = True
+
+
+ModelConfig = Annotated[LogRegConfig | MLPConfig | CNNConfig | CRNNConfig, Field(discriminator="name")]
+
+
+class LossConfig(Section):
+    """auto: bce for two classes, ce otherwise. ce is softmax + negative log-likelihood."""
+
+    name: Literal["auto", "bce", "ce", "focal"] = "auto"
+    # None, "auto" (inverse class frequency of train), {label: weight} or [weight per label (sorted labels)].
+    class_weights: Literal["auto"] | dict[str, float] | list[float] | None = None
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # ce only
+    gamma: float = Field(2.0, ge=0)  # focal: (1 − p_t)^γ down-weights well-classified examples
+    alpha: float | list[float] | None = None  # focal: class balance factor α_t
+
+
+class OptimizerConfig(Section):
+    """Gradient descent and its variants. ``batch_size`` picks the lecture's flavour of gradient descent:
+    1 = stochastic, M = mini-batch, "full" = batch gradient descent (one update per epoch)."""
+
+    name: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
+    lr: float = Field(1e-3, gt=0)  # learning rate α
+    batch_size: int | Literal["full"] = 32
+    momentum: float = Field(0.0, ge=0, lt=1)  # sgd and rmsprop
+    nesterov: bool = False  # sgd with momentum > 0
+    betas: tuple[float, float] = (0.9, 0.999)  # adam, adamw
+    alpha: float = Field(0.99, gt=0, lt=1)  # rmsprop smoothing constant
+    eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(0.0, ge=0)  # L2 as weight decay (decoupled for adamw)
+
+    @field_validator("batch_size")
+    @classmethod
+    def _positive_batch(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("must be ≥ 1 (1 = stochastic, M = mini-batch) or 'full' (batch gradient descent)")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> OptimizerConfig:
+        if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
+            raise ValueError("nesterov needs name: sgd and momentum > 0")
+        return self
+
+
+class ScheduleConfig(Section):
+    """Learning-rate schedule, stepped once per epoch, after an optional linear warm-up."""
+
+    name: Literal["none", "step", "cosine", "plateau"] = "none"
+    warmup_epochs: int = Field(0, ge=0)  # linear warm-up from lr/10 to lr
+    step_size: int = Field(10, ge=1)  # step: multiply lr by gamma every step_size epochs
+    gamma: float = Field(0.1, gt=0, le=1)
+    factor: float = Field(0.5, gt=0, lt=1)  # plateau: multiply lr by factor when dev stops improving
+    patience: int = Field(2, ge=0)  # plateau: epochs without improvement before reducing
+    min_lr: float = Field(0.0, ge=0)  # cosine and plateau floor
+
+
+class EarlyStoppingConfig(Section):
+    """Stop when the monitored dev metric stops improving; the best checkpoint is restored."""
+
+    enabled: bool = True
+    monitor: Literal["dev_error", "dev_loss"] = "dev_error"
+    patience: int = Field(8, ge=1)  # epochs without an improvement larger than min_delta
+    min_delta: float = Field(0.0, ge=0)
+
+
+class RegularizationConfig(Section):
+    dropout: float = Field(0.1, ge=0, lt=1)  # probability of dropping a unit (models with dropout layers)
+    l2: float = Field(0.0, ge=0)  # the lecture's explicit penalty λ/(2m)·Σ‖w‖² added to the loss
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+
+
+class NoiseConfig(Section):
+    prob: float = Field(0.0, ge=0, le=1)  # probability that a training utterance gets noise
+    snr: tuple[float, float] = (10.0, 30.0)  # SNR range in dB, drawn uniformly
+    folder: Path | None = None  # folder of noise recordings; white noise when unset
+
+
+class SpeedConfig(Section):
+    factors: list[float] = Field(default_factory=lambda: [1.0])  # e.g. [0.9, 1.0, 1.1], one drawn per utterance
+
+
+class SpecAugmentConfig(Section):
+    freq_masks: int = Field(0, ge=0)  # number of frequency masks per utterance
+    freq_width: int = Field(8, ge=0)  # maximum width of a frequency mask (bins)
+    time_masks: int = Field(0, ge=0)
+    time_width: float = Field(0.05, ge=0)  # maximum time-mask width: fraction of frames (< 1) or frames
+
+
+class SynthesizedConfig(Section):
+    """Mix synthesized speech (e.g. `speechforge data synth`) into the training set: the lecture's remedy for
+    too little or mismatched data."""
+
+    manifest: Path | None = None
+    fraction: float = Field(1.0, gt=0)  # utterances added, as a fraction of that manifest (≤ 1) to draw
+
+
+class AugmentConfig(Section):
+    noise: NoiseConfig = Field(default_factory=NoiseConfig)
+    speed: SpeedConfig = Field(default_factory=SpeedConfig)
+    specaugment: SpecAugmentConfig = Field(default_factory=SpecAugmentConfig)
+    synthesized: SynthesizedConfig = Field(default_factory=SynthesizedConfig)
+
+
+class TrainingConfig(Section):
+    max_epochs: int = Field(30, ge=1)
+    seed: int = 0  # all randomness flows from here: same seed, same metrics on CPU
+    gradient_clip: float | None = Field(None, gt=0)  # clip the gradient norm
+    precision: Literal["32", "bf16"] = "32"  # bf16 autocast on CUDA (falls back to 32 on CPU, with a note)
+    workers: int = Field(0, ge=0)  # data-loader worker processes
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when present
+    resume: bool = False  # continue from last.ckpt in the run folder
+
+
+class Recipe(Section):
+    task: Literal["classification"] = "classification"
+    baseline_error: float | None = Field(None, ge=0, le=1)  # human-level / best-known error (diagnosis)
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    model: ModelConfig = Field(default_factory=CNNConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    @property
+    def dropout(self) -> float:
+        """The dropout the model uses: its own ``model.dropout`` if set, else ``regularization.dropout``."""
+        return self.model.dropout if self.model.dropout is not None else self.regularization.dropout
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+# ------------------------------------------------------------------------------------- loading, overrides
+def _section_class(loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The schema class that owns the key at ``loc`` (a pydantic error location)."""
+    cls: type[BaseModel] = Recipe
+    models: dict[str, type[BaseModel]] = {
+        "logreg": LogRegConfig,
+        "mlp": MLPConfig,
+        "cnn": CNNConfig,
+        "crnn": CRNNConfig,
+    }
+    for part in loc[:-1]:
+        if cls is Recipe and part == "model":
+            continue
+        if isinstance(part, str) and part in models and cls is Recipe:
+            cls = models[part]
+            continue
+        field = cls.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None) if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            cls = annotation
+        else:
+            return None
+    return cls
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Turn pydantic's errors into ``path: problem (allowed: …)`` messages, one per problem."""
+    messages = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("logreg", "mlp", "cnn", "crnn"))]
+        path = ".".join(str(p) for p in loc) or "recipe"
+        if err["type"] == "extra_forbidden":
+            owner = _section_class(err["loc"])
+            allowed = sorted(owner.model_fields) if owner else []
+            key = str(err["loc"][-1])
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            messages.append(f"{path}: unknown key (allowed: {', '.join(allowed)}){hint}")
+        elif err["type"] == "union_tag_invalid":
+            tag = (err.get("ctx") or {}).get("tag")
+            messages.append(f"{path}.name: unknown model {tag!r} (allowed: cnn, crnn, logreg, mlp)")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            messages.append(f"{path}: {err['msg']}{shown}")
+    return "; ".join(messages)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``optimizer.lr=0.01`` → (["optimizer", "lr"], 0.01). Values are parsed as YAML (lists, numbers)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise SpeechforgeError(f"override {text!r} is not of the form dotted.key=value")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip().split("."), parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Set dotted keys in the raw recipe mapping (before validation, so errors name the dotted path).
+
+    ``model.name=mlp`` on a recipe whose model is a CNN switches family: the recipe's CNN keys (channels, ...)
+    are dropped and the MLP starts from its defaults plus the other ``model.*`` overrides.
+    """
+    parsed = [parse_override(text) for text in overrides]
+    new_family = next((value for keys, value in parsed if keys == ["model", "name"]), None)
+    model = raw.get("model")
+    if new_family is not None and isinstance(model, dict) and model.get("name", new_family) != new_family:
+        raw["model"] = {}
+    for text, (keys, value) in zip(overrides, parsed, strict=True):
+        node = raw
+        for depth, key in enumerate(keys[:-1]):
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                prefix = ".".join(keys[: depth + 1])
+                raise SpeechforgeError(f"override {text!r}: {prefix} is a value, not a section")
+            node = child
+        node[keys[-1]] = value
+    return raw
+
+
+def load_recipe(path: str | Path | None, overrides: Sequence[str] = ()) -> Recipe:
+    """Read a YAML recipe (or start from the defaults when ``path`` is None), apply dotted overrides, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise SpeechforgeError("recipe not found", path=path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            raise SpeechforgeError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=line) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise SpeechforgeError("a recipe must be a mapping of sections (data, model, ...)", path=path)
+        raw = loaded or {}
+    raw = apply_overrides(raw, overrides)
+    if isinstance(raw.get("model"), dict):
+        raw["model"].setdefault("name", CNNConfig().name)  # the default model family
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as exc:
+        raise SpeechforgeError(describe_errors(exc), path=path) from exc

@@ -1,0 +1,328 @@
+"""``speechforge train``: the lecture's "Steps to train a model", in reading order.
+
+1. read the manifests and the label set (train defines it; an unseen dev/test label is an error);
+2. build the task: features, normalization, model (with its initialisation), loss;
+3. normalize with train statistics only (μ_train, σ_train), stored with the model;
+4. minimize the cost with the recipe's optimizer, batch size, schedule and regularization (Lightning runs
+   the loop: progress bar, checkpoints, early stopping, resume);
+5. restore the best dev epoch and measure it on train, train_dev, dev and test.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from speechforge.audio.augment import NoiseBank, add_noise, speed_perturb
+from speechforge.console import err_console, progress_enabled
+from speechforge.data.dataset import (
+    EpochShuffleSampler,
+    LabelSet,
+    UtteranceDataset,
+    WaveformTransform,
+    collate,
+)
+from speechforge.data.manifest import Manifest, read_manifest
+from speechforge.errors import SpeechforgeError
+from speechforge.evaluation.classification import infer, score
+from speechforge.evaluation.plots import plot_confusion_matrix
+from speechforge.tasks.classification import ClassificationTask
+from speechforge.training.history import plot_history, write_history
+from speechforge.training.recipe import Recipe
+from speechforge.training.run import RunDir
+
+SPLITS = ("train", "dev", "train_dev", "test")
+
+
+@dataclass
+class TrainingData:
+    labels: LabelSet
+    datasets: dict[str, UtteranceDataset]  # train (augmented), dev, and train_dev / test when given
+    clean_train: UtteranceDataset  # train without augmentation, for normalizer statistics and final error
+    skipped: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    history: list[dict[str, float]]
+
+
+# --------------------------------------------------------------------------------------------- 1. data
+def read_split(recipe: Recipe, name: str) -> Manifest | None:
+    path = getattr(recipe.data, name)
+    if path is None:
+        if name in ("train", "dev"):
+            raise SpeechforgeError(f"data.{name} is not set: pass data.{name}=PATH/{name}.jsonl")
+        return None
+    manifest = read_manifest(path, required=(recipe.data.label_field,), purpose="classification")
+    return select_labels(manifest, recipe) if recipe.data.labels else manifest
+
+
+def select_labels(manifest: Manifest, recipe: Recipe) -> Manifest:
+    """Keep the utterances whose label is in ``data.labels`` (a subset task, e.g. yes/no of commands)."""
+    wanted = set(recipe.data.labels or ())
+    keep = [i for i, u in enumerate(manifest) if str(u.get(recipe.data.label_field)) in wanted]
+    if not keep:
+        raise SpeechforgeError(
+            f"data.labels {sorted(wanted)}: no utterance has one of these labels", path=manifest.path
+        )
+    return Manifest([manifest[i] for i in keep], manifest.path, [manifest.line_of(i) for i in keep])
+
+
+def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:
+    """The lecture's "use speech synthesis": append (a seeded fraction of) a synthesized manifest to train."""
+    cfg = recipe.augment.synthesized
+    if cfg.manifest is None:
+        return train
+    extra = read_manifest(cfg.manifest, required=(recipe.data.label_field,), purpose="classification")
+    n = max(1, round(len(extra) * min(1.0, cfg.fraction)))
+    chosen = sorted(np.random.default_rng(recipe.training.seed).permutation(len(extra))[:n].tolist())
+    err_console.print(f"mixing {n} synthesized utterances from {cfg.manifest} into train")
+    return Manifest(
+        utterances=[*train.utterances, *(extra[i] for i in chosen)],
+        path=train.path,
+        lines=[*train.lines, *(extra.line_of(i) for i in chosen)],
+    )
+
+
+def build_waveform_augment(recipe: Recipe) -> WaveformTransform | None:
+    """Speed perturbation then additive noise, on the training waveforms only."""
+    speed, noise = recipe.augment.speed, recipe.augment.noise
+    rate = recipe.features.sample_rate
+    use_speed = any(f != 1.0 for f in speed.factors)
+    bank = NoiseBank(noise.folder, sample_rate=rate) if noise.prob > 0 and noise.folder else None
+    if not use_speed and noise.prob == 0:
+        return None
+
+    def augment(waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if use_speed:
+            waveform = speed_perturb(waveform, rng, factors=tuple(speed.factors), sample_rate=rate)
+        if noise.prob > 0 and rng.random() < noise.prob:
+            waveform = add_noise(waveform, rng, snr_db=noise.snr, noise=bank.sample(rng) if bank else None)
+        return waveform
+
+    return augment
+
+
+def prepare_data(recipe: Recipe, progress: bool) -> TrainingData:
+    manifests = {name: read_split(recipe, name) for name in SPLITS}
+    train = add_synthesized(recipe, manifests["train"])  # type: ignore[arg-type]
+    manifests["train"] = train
+    labels = LabelSet.from_manifest(train, recipe.data.label_field)
+    rate, seed = recipe.features.sample_rate, recipe.training.seed
+    workers = None if recipe.training.workers == 0 else recipe.training.workers
+    datasets, skipped = {}, {}
+    for name, manifest in manifests.items():
+        if manifest is None:
+            continue
+        targets = labels.encode(manifest, recipe.data.label_field)
+        augment = build_waveform_augment(recipe) if name == "train" else None
+        ds = UtteranceDataset(
+            manifest,
+            sample_rate=rate,
+            targets=targets,
+            augment=augment,
+            seed=seed,
+            workers=workers,
+            progress=progress,
+        )
+        datasets[name] = ds
+        skipped[name] = [s.to_dict() for s in ds.skipped]
+        if ds.skipped:
+            err_console.print(
+                f"[yellow]skipped {len(ds.skipped)} unreadable utterance(s) of {name}:[/] "
+                + "; ".join(f"{s.item}: {s.reason}" for s in ds.skipped[:3])
+            )
+    return TrainingData(labels, datasets, datasets["train"].without_augmentation(), skipped)
+
+
+# ------------------------------------------------------------------------------------ 3. normalization
+@torch.no_grad()
+def fit_normalizer(task: ClassificationTask, clean_train: UtteranceDataset) -> None:
+    """μ_train, σ_train over every frame of the (unaugmented) training set."""
+    fit = getattr(task.normalizer, "fit", None)
+    if fit is None:
+        return
+    loader = DataLoader(clean_train, batch_size=64, shuffle=False, collate_fn=collate)
+    fit(task.features(b.waveforms, b.lengths) for b in loader)
+
+
+# ------------------------------------------------------------------------------------------ 4. the loop
+def describe_batching(m: int, batch_size: int | str) -> tuple[int, str]:
+    """The lecture's accounting: m examples, batch M → iterations per epoch, and which gradient descent."""
+    M = m if batch_size == "full" else min(int(batch_size), m)
+    iterations = -(-m // M)
+    kind = "stochastic" if M == 1 else "batch" if m == M else "mini-batch"
+    return (
+        M,
+        f"m = {m} training examples, batch M = {M} → {iterations} iterations per epoch ({kind} gradient descent)",
+    )
+
+
+def quiet_lightning() -> None:
+    """No GPU/TPU banners, tips or 'few workers' warnings: the CLI prints what matters itself."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*predict_dataloader.*")
+    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")  # recipe.yaml is written first
+
+
+def pick_device(recipe: Recipe) -> tuple[str, str]:
+    """(accelerator, precision) for Lightning: CUDA when present (``device: auto``); bf16 autocast on CUDA only."""
+    wanted = recipe.training.device
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise SpeechforgeError("training.device: cuda was asked for but no CUDA device is visible")
+    accelerator = "gpu" if wanted != "cpu" and torch.cuda.is_available() else "cpu"
+    precision = "32-true"
+    if recipe.training.precision == "bf16":
+        if accelerator == "gpu":
+            precision = "bf16-mixed"
+        else:
+            err_console.print("note: training.precision=bf16 runs in float32 on CPU")
+    return accelerator, precision
+
+
+def train(recipe: Recipe, out: str | Path, *, overwrite: bool = False, progress: bool = True) -> TrainResult:
+    """Train the recipe into the run folder ``out`` (resumes from ``last.ckpt`` when ``training.resume``)."""
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+
+    from speechforge.training.module import TaskModule
+
+    quiet_lightning()
+    run = RunDir(out)
+    resume_from = prepare_run_dir(run, recipe, overwrite)
+    pl.seed_everything(recipe.training.seed, workers=True, verbose=False)
+    data = prepare_data(recipe, progress)
+    data.labels.save(run.labels_path)
+    counts = Counter(data.datasets["train"].targets)
+    task = ClassificationTask(recipe, data.labels.labels, [counts.get(i, 0) for i in range(len(data.labels))])
+    fit_normalizer(task, data.clean_train)
+
+    m = len(data.datasets["train"])
+    M, accounting = describe_batching(m, recipe.optimizer.batch_size)
+    err_console.print(accounting)
+    workers = recipe.training.workers
+    uses_batch_norm = any(isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in task.modules())
+    if M == 1 and uses_batch_norm:
+        raise SpeechforgeError(
+            "optimizer.batch_size=1 (stochastic gradient descent) cannot train batch norm, "
+            "which needs at least 2 examples per batch: set model.batch_norm=false"
+        )
+    train_loader = DataLoader(
+        data.datasets["train"],
+        batch_size=M,
+        sampler=EpochShuffleSampler(m, recipe.training.seed),
+        collate_fn=collate,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        drop_last=uses_batch_norm and m % M == 1,  # a last batch of one example breaks batch norm
+        # Its own generator: creating the iterator must not draw from the global RNG that dropout uses, or a
+        # resumed run (whose first iterator is created at a different moment) would drift from the original.
+        generator=torch.Generator().manual_seed(recipe.training.seed),
+    )
+    dev_loader = DataLoader(data.datasets["dev"], batch_size=max(M, 64), collate_fn=collate, num_workers=workers)
+
+    early = recipe.regularization.early_stopping
+    checkpoint = ModelCheckpoint(
+        dirpath=run.path,
+        filename="best",
+        monitor=early.monitor,
+        mode="min",
+        save_last=True,
+        save_top_k=1,
+        enable_version_counter=False,
+    )
+    callbacks: list[Any] = [checkpoint]
+    if early.enabled:
+        callbacks.append(
+            EarlyStopping(monitor=early.monitor, mode="min", patience=early.patience, min_delta=early.min_delta)
+        )
+    show_bar = progress and progress_enabled()
+    if show_bar:
+        callbacks.append(TQDMProgressBar(leave=True))
+    accelerator, precision = pick_device(recipe)
+    trainer = pl.Trainer(
+        max_epochs=recipe.training.max_epochs,
+        accelerator=accelerator,
+        devices=1,
+        precision=precision,  # type: ignore[arg-type]
+        callbacks=callbacks,
+        logger=False,
+        enable_progress_bar=show_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        gradient_clip_val=recipe.training.gradient_clip,
+        deterministic=accelerator == "cpu",
+        default_root_dir=run.path,
+        log_every_n_steps=1,
+    )
+    module = TaskModule(task, recipe, m)
+    trainer.fit(module, train_loader, dev_loader, ckpt_path=resume_from)
+
+    best = torch.load(checkpoint.best_model_path or run.last_ckpt, map_location="cpu", weights_only=False)
+    module.load_state_dict(best["state_dict"])
+    history = module.history
+    write_history(run.history_path, history)
+    plot_history(history, run.plots)
+    metrics = final_metrics(task, data, run, M)
+    metrics["best_epoch"] = int(best["speechforge"]["history"][-1]["epoch"]) if best.get("speechforge") else None
+    metrics["epochs"] = len(history)
+    metrics["stopped_early"] = len(history) < recipe.training.max_epochs
+    metrics["skipped"] = data.skipped
+    run.metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return TrainResult(run.path, metrics, history)
+
+
+def prepare_run_dir(run: RunDir, recipe: Recipe, overwrite: bool) -> str | None:
+    """Create the run folder and save the resolved recipe. Returns the checkpoint to resume from, if any.
+
+    A folder that already holds a run is never overwritten silently: resume it or pass ``--overwrite``.
+    """
+    if recipe.training.resume:
+        if not run.last_ckpt.exists():
+            raise SpeechforgeError("training.resume: there is no last.ckpt to resume from", path=run.path)
+        err_console.print(f"resuming from {run.last_ckpt}")
+        return str(run.last_ckpt)
+    if run.path.exists() and any(run.path.iterdir()):
+        if not overwrite:
+            raise SpeechforgeError(
+                "the folder already holds a run; pass --resume to continue it, --overwrite to replace it, "
+                "or choose another --out",
+                path=run.path,
+            )
+        shutil.rmtree(run.path)
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.recipe_path.write_text(recipe.to_yaml(), encoding="utf-8")
+    return None
+
+
+def final_metrics(task: ClassificationTask, data: TrainingData, run: RunDir, batch_size: int) -> dict[str, Any]:
+    """The best model measured on every split (train without augmentation), with confusion PNGs."""
+    device = "cuda" if torch.cuda.is_available() and next(task.parameters()).is_cuda else "cpu"
+    metrics: dict[str, Any] = {"labels": data.labels.labels}
+    for name in SPLITS:
+        dataset = data.clean_train if name == "train" else data.datasets.get(name)
+        if dataset is None:
+            continue
+        result = score(task, infer(task, dataset, batch_size=max(batch_size, 64), device=device))
+        metrics[name] = result
+        matrix = result["confusion_matrix"]
+        plot_confusion_matrix(matrix["matrix"], matrix["labels"], run.plots / f"confusion_{name}.png", name)
+    return metrics
