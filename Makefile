@@ -28,10 +28,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $@
 
+SPLITS := $(DEMO_DIR)/splits
 demo: install
 	$(SF) data synth digits --out $(DEMO_DIR)/digits --seed 0
-	$(SF) data split $(DEMO_DIR)/digits/manifest.jsonl --out $(DEMO_DIR)/splits --by speaker --train-dev 0.05 --seed 0
-	$(SF) data check $(DEMO_DIR)/splits
+	$(SF) data split $(DEMO_DIR)/digits/manifest.jsonl --out $(SPLITS) --by speaker --train-dev 0.05 --seed 0
+	$(SF) data check $(SPLITS)
+	$(SF) train recipes/digits_cnn.yaml data.train=$(SPLITS)/train.jsonl data.dev=$(SPLITS)/dev.jsonl \
+	    data.test=$(SPLITS)/test.jsonl data.train_dev=$(SPLITS)/train_dev.jsonl --out $(DEMO_DIR)/run --overwrite
+	$(SF) evaluate $(DEMO_DIR)/run --manifest $(SPLITS)/test.jsonl
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks scripts

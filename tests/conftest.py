@@ -114,6 +114,6 @@ def trained_run(digits_splits: Path, tmp_path_factory: pytest.TempPathFactory) -
     from speechforge.training.trainer import train
 
     out = tmp_path_factory.mktemp("runs") / "digits"
-    recipe = load_recipe(ROOT / "recipes" / "digits_cnn.yaml", digits_overrides(digits_splits, epochs=8))
+    recipe = load_recipe(ROOT / "recipes" / "digits_cnn.yaml", digits_overrides(digits_splits, epochs=12))
     train(recipe, out, progress=False)
     return out

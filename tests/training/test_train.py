@@ -78,9 +78,9 @@ def test_nan_loss_stops_with_advice(digits_splits: Path, tmp_path: Path, run_cli
         digits_splits,
         tmp_path / "nan",
         "model.batch_norm=false",
-        model="model.name=mlp",
         "optimizer.name=sgd",
         "optimizer.lr=1e30",
+        model="model.name=mlp",
     )
     assert r.exit_code == 2
     assert "lower the learning rate" in r.stderr.lower() and "Traceback" not in r.stderr
