@@ -13,7 +13,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from speechforge.data.dataset import Batch
+from speechforge.data.dataset import Batch, EpochShuffleSampler
 from speechforge.errors import SpeechforgeError
 from speechforge.tasks.base import Stage
 from speechforge.tasks.classification import ClassificationTask
@@ -79,7 +79,7 @@ class TaskModule(pl.LightningModule):
         # Lightning sets the sampler's epoch from its progress counters, which are one behind after resuming
         # from a checkpoint written at the end of an epoch's validation; the epoch number itself is exact.
         sampler = getattr(self.trainer.train_dataloader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
+        if isinstance(sampler, EpochShuffleSampler):
             sampler.set_epoch(self.current_epoch)
         self.train_acc = Accumulator()
         self.epoch_started = time.perf_counter()
