@@ -19,17 +19,17 @@ from pathlib import Path
 
 os.environ.setdefault("SPEECHFORGE_NO_PROGRESS", "1")
 
-import torch  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
+import torch
+from torch.utils.data import DataLoader
 
-from speechforge import data  # noqa: E402
-from speechforge.data.dataset import LabelSet, UtteranceDataset, collate  # noqa: E402
-from speechforge.data.manifest import read_manifest  # noqa: E402
-from speechforge.tasks.base import Stage  # noqa: E402
-from speechforge.tasks.classification import ClassificationTask  # noqa: E402
-from speechforge.training.optim import build_optimizer  # noqa: E402
-from speechforge.training.recipe import Recipe, load_recipe  # noqa: E402
-from speechforge.training.trainer import fit_normalizer, train  # noqa: E402
+from speechforge import data
+from speechforge.data.dataset import LabelSet, UtteranceDataset, collate
+from speechforge.data.manifest import read_manifest
+from speechforge.tasks.base import Stage
+from speechforge.tasks.classification import ClassificationTask
+from speechforge.training.optim import build_optimizer
+from speechforge.training.recipe import Recipe, load_recipe
+from speechforge.training.trainer import fit_normalizer, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

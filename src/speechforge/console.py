@@ -17,9 +17,10 @@ R = TypeVar("R")
 
 # Human-readable output goes to stderr so that stdout carries only machine-readable results. When stderr is not
 # a terminal (a log file, CI, a pipe), lines are not wrapped at 80 columns: paths stay whole and greppable.
-err_console = Console(stderr=True, highlight=False)
+# Messages are never wrapped (soft_wrap); tables fit the terminal.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 if not err_console.is_terminal and "COLUMNS" not in os.environ:
-    err_console = Console(stderr=True, highlight=False, width=240)
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=240)
 
 
 def print_error(message: str) -> None:

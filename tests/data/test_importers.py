@@ -50,8 +50,8 @@ def classes(root: Path, names: tuple[str, ...] = ("yes", "no", "up"), per_class:
 # ---------------------------------------------------------------------------------------------- folder
 def test_folder_label_from_class_folder(tmp_path: Path, run_cli: Run) -> None:
     root = classes(tmp_path / "corpus")
-    (root / "README.txt").write_text("not audio: ignored")
-    (root / "yes" / "notes.md").write_text("ignored too")
+    (root / "README.txt").write_text("not audio: listed as skipped")
+    (root / "yes" / "notes.md").write_text("listed too")
     write_audio(root / ".trash" / "old.wav")  # hidden folder
     write_audio(root / "no" / ".partial.wav")  # hidden file
     out = tmp_path / "out" / "m.jsonl"
@@ -60,7 +60,9 @@ def test_folder_label_from_class_folder(tmp_path: Path, run_cli: Run) -> None:
     assert res.exit_code == 0, res.stderr
     report = res.json()
     assert report["manifest"] == str(out) and report["utterances"] == 6
-    assert report["skipped"] == {"count": 0, "items": []}
+    assert report["skipped"]["count"] == 2  # not audio: never dropped silently (hidden files are)
+    assert [s["item"] for s in report["skipped"]["items"]] == [str(root / "README.txt"), str(root / "yes/notes.md")]
+    assert all(s["reason"].startswith("not an audio file") for s in report["skipped"]["items"])
     manifest = read_manifest(out)
     ids = ["no/no_0", "no/no_1", "up/up_0", "up/up_1", "yes/yes_0", "yes/yes_1"]
     assert [u.id for u in manifest] == ids and [u.label for u in manifest] == [i.split("/")[0] for i in ids]
@@ -113,11 +115,13 @@ def test_folder_pattern_non_matching_files_are_skipped_and_listed(tmp_path: Path
     assert res.exit_code == 0, res.stderr
     reason = "file name does not match --pattern"
     items = [{"item": str(root / name), "reason": reason} for name in ("noise.wav", "x_ann_1.wav")]
-    assert res.json()["skipped"] == {"count": 2, "items": items}
+    skipped = res.json()["skipped"]
+    assert skipped["count"] == 3 and skipped["items"][:2] == items
+    assert skipped["items"][2]["item"] == str(root / "list.txt")
     human = imp(run_cli, "folder", root, out, "--pattern", PATTERN)
     assert human.exit_code == 0 and human.stdout == ""
-    assert "skipped 2 item(s)" in human.stderr and "noise.wav" in human.stderr
-    assert "(3 utterances, 2 skipped)" in " ".join(human.stderr.split())  # rich wraps long lines
+    assert "skipped 3 item(s)" in human.stderr and "noise.wav" in human.stderr
+    assert "(3 utterances, 3 skipped)" in " ".join(human.stderr.split())
 
 
 def test_folder_pattern_falls_back_to_the_relative_path(tmp_path: Path) -> None:
@@ -139,7 +143,7 @@ def test_folder_pattern_falls_back_to_the_relative_path(tmp_path: Path) -> None:
         ("classes", ["--pattern", r"(\w+)_\d\.wav"], ["has no 'label' group"]),
         ("classes", ["--pattern", r"(?P<label>\d)\.wav"], ["matches none of the 6 audio", "'no_0.wav'"]),
         ("classes", ["--pattern", r"(?P<label>\w+)_(?P<duration>\d)\.wav"], ["group 'duration'"]),
-        ("one-class", [], ["a classifier needs at least two classes; found only 'yes' in", "(2 files)"]),
+        ("one-class", [], ["a classifier needs at least two classes; found only 'yes' (2 files)"]),
         ("top-level", [], ["none in a class sub-folder (e.g. 'a.wav')", "--pattern"]),
         ("unreadable", [], ["none of the 2 audio files could be read", "empty file (0 bytes)"]),
     ],

@@ -238,3 +238,19 @@ def test_in_memory_manifest_helpers(tmp_path: Path) -> None:
     assert manifest.name == "manifest" and manifest.hours == pytest.approx(1.5)
     assert manifest.where(2) == "record 3" and manifest.line_of(0) == 0
     assert [u.id for u in manifest] == ["0", "1", "2"]
+
+
+def test_a_segment_starting_at_zero_stays_a_segment(tmp_path: Path) -> None:
+    """``offset: 0`` written explicitly (a Kaldi segment at the start of its recording) must survive a round
+    trip, so readers decode only ``[0, duration)`` and not the whole file."""
+    from speechforge.data.dataset import UtteranceDataset
+
+    wav = write_audio(tmp_path / "rec.wav", seconds=2.0)
+    seg = Utterance(id="seg", audio=str(wav), duration=0.5, sample_rate=16000, offset=0.0)
+    whole = Utterance(id="whole", audio=str(wav), duration=2.0, sample_rate=16000)
+    path = write_manifest(tmp_path / "m.jsonl", [seg, whole])
+    assert '"offset": 0.0' in path.read_text().splitlines()[0] and "offset" not in path.read_text().splitlines()[1]
+    manifest = read_manifest(path)
+    assert manifest[0].is_segment and not manifest[1].is_segment
+    dataset = UtteranceDataset(manifest, sample_rate=16000, progress=False)
+    assert [dataset[i].waveform.shape[0] for i in range(2)] == [8000, 32000]

@@ -269,7 +269,7 @@ def audit_speakers(report: CheckReport) -> None:
 # --------------------------------------------------------------------------------------- audio
 def _task(u: Utterance) -> tuple[str, float, float | None]:
     """What to decode for an utterance: the whole file, or its segment when ``offset`` is set."""
-    return u.audio, u.offset, (u.duration if u.offset > 0 else None)
+    return u.audio, u.offset, (u.duration if u.is_segment else None)
 
 
 def audit_audio(report: CheckReport, *, silence_dbfs: float, workers: int | None, progress: bool) -> None:

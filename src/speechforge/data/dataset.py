@@ -74,11 +74,23 @@ class LabelSet:
         return cls(json.loads(path.read_text(encoding="utf-8"))["labels"])
 
 
-def _load_one(job: tuple[str, float, float, int]) -> np.ndarray | str:
-    """Worker: decode one utterance at ``rate``; an error message instead of raising."""
+def keep_labels(manifest: Manifest, labels: Sequence[str], field: str = "label") -> Manifest:
+    """The utterances whose label is one of ``labels`` (a subset task, e.g. yes/no of the commands corpus)."""
+    wanted = set(labels)
+    keep = [i for i, u in enumerate(manifest) if str(u.get(field)) in wanted]
+    if not keep:
+        raise SpeechforgeError(
+            f"data.labels {sorted(wanted)}: no utterance has one of these labels", path=manifest.path
+        )
+    return Manifest([manifest[i] for i in keep], manifest.path, [manifest.line_of(i) for i in keep])
+
+
+def _load_one(job: tuple[str, float, float | None, int]) -> np.ndarray | str:
+    """Worker: decode one utterance (a segment when ``duration`` is set) at ``rate``; an error message
+    instead of raising."""
     audio, offset, duration, rate = job
     try:
-        waveform, _ = read_audio(audio, offset=offset, duration=duration if offset else None, sample_rate=rate)
+        waveform, _ = read_audio(audio, offset=offset, duration=duration, sample_rate=rate)
     except SpeechforgeError as exc:
         return exc.message
     return waveform
@@ -121,7 +133,7 @@ class UtteranceDataset(Dataset[Example]):
         self.augment = augment
         self.seed = seed
         self.skipped: list[Skipped] = []
-        jobs = [(u.audio, u.offset, u.duration, sample_rate) for u in manifest]
+        jobs = [(u.audio, u.offset, u.duration if u.is_segment else None, sample_rate) for u in manifest]
         self.cache: list[np.ndarray] | None = None
         keep = list(range(len(manifest)))
         if manifest.hours <= cache_hours:

@@ -48,6 +48,12 @@ class Utterance(BaseModel):
     language: str | None = None
     offset: float = Field(default=0.0, ge=0)
 
+    @property
+    def is_segment(self) -> bool:
+        """True when the record names a segment of its file (``offset`` given, even 0): only
+        ``[offset, offset + duration)`` belongs to it. Otherwise the whole file is the utterance."""
+        return "offset" in self.model_fields_set
+
     def get(self, name: str, default: Any = None) -> Any:
         """A core or extra field by name (``utt.get("take")``)."""
         if name in type(self).model_fields:
@@ -59,7 +65,7 @@ class Utterance(BaseModel):
         record: dict[str, Any] = {}
         for name in CORE_FIELDS:
             value = getattr(self, name)
-            if value is None or (name == "offset" and value == 0):
+            if value is None or (name == "offset" and not self.is_segment):
                 continue
             if name == "audio" and manifest_dir is not None:
                 value = _relative_path(Path(value), manifest_dir)

@@ -321,8 +321,8 @@ def _note_ratio_drift(splits: dict[str, Manifest], fractions: dict[str, float], 
         have = "/".join(_percent(got[k]) for k in splits)
         want = "/".join(_percent(fractions[k]) for k in splits)
         notes.append(
-            f"{'/'.join(splits)} hold {have}% of the utterances (target {want}%): too few speakers, or "
-            "speakers of very different sizes, to meet the ratios"
+            f"{'/'.join(splits)} hold {have}% of the utterances (target {want}%): whole speakers (or, for "
+            "a small corpus, whole utterances) cannot meet the ratios more closely"
         )
 
 

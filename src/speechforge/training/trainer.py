@@ -32,6 +32,7 @@ from speechforge.data.dataset import (
     UtteranceDataset,
     WaveformTransform,
     collate,
+    keep_labels,
 )
 from speechforge.data.manifest import Manifest, read_manifest
 from speechforge.errors import SpeechforgeError
@@ -68,18 +69,7 @@ def read_split(recipe: Recipe, name: str) -> Manifest | None:
             raise SpeechforgeError(f"data.{name} is not set: pass data.{name}=PATH/{name}.jsonl")
         return None
     manifest = read_manifest(path, required=(recipe.data.label_field,), purpose="classification")
-    return select_labels(manifest, recipe) if recipe.data.labels else manifest
-
-
-def select_labels(manifest: Manifest, recipe: Recipe) -> Manifest:
-    """Keep the utterances whose label is in ``data.labels`` (a subset task, e.g. yes/no of commands)."""
-    wanted = set(recipe.data.labels or ())
-    keep = [i for i, u in enumerate(manifest) if str(u.get(recipe.data.label_field)) in wanted]
-    if not keep:
-        raise SpeechforgeError(
-            f"data.labels {sorted(wanted)}: no utterance has one of these labels", path=manifest.path
-        )
-    return Manifest([manifest[i] for i in keep], manifest.path, [manifest.line_of(i) for i in keep])
+    return keep_labels(manifest, recipe.data.labels, recipe.data.label_field) if recipe.data.labels else manifest
 
 
 def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:

@@ -38,17 +38,18 @@ def probe_job(job: tuple[str, dict[str, Any]]) -> Utterance | Skipped:
     return probe_utterance(Path(audio), fields)
 
 
-def scan_audio_files(root: Path) -> list[PurePosixPath]:
-    """Audio files under ``root`` (by extension, any case), relative, sorted; hidden ones left out."""
+def scan_audio_files(root: Path) -> tuple[list[PurePosixPath], list[PurePosixPath]]:
+    """Files under ``root``, relative and sorted: (audio files by extension, any case; other files).
+    Hidden files and folders are left out."""
     found: list[PurePosixPath] = []
+    other: list[PurePosixPath] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel_dir = PurePosixPath(Path(dirpath).relative_to(root).as_posix())
         for name in filenames:
-            if name.startswith(".") or not name.lower().endswith(AUDIO_EXTENSIONS):
-                continue
-            found.append(rel_dir / name)
-    return sorted(found, key=str)
+            if not name.startswith("."):
+                (found if name.lower().endswith(AUDIO_EXTENSIONS) else other).append(rel_dir / name)
+    return sorted(found, key=str), sorted(other, key=str)
 
 
 def compile_pattern(pattern: str, root: Path) -> re.Pattern[str]:
@@ -118,7 +119,7 @@ def import_folder(
         raise SpeechforgeError("not a folder; expected a folder of audio files", path=root)
     regex = compile_pattern(pattern, root) if pattern is not None else None
 
-    files = scan_audio_files(root)
+    files, others = scan_audio_files(root)
     if not files:
         raise SpeechforgeError(f"no audio files found (looked for {', '.join(AUDIO_EXTENSIONS)})", path=root)
 
@@ -170,6 +171,11 @@ def import_folder(
         ((only, count),) = labels.items()
         how = "check --pattern" if regex is not None else "put each class in its own sub-folder"
         raise SpeechforgeError(
-            f"a classifier needs at least two classes; found only '{only}' in {root} ({count} files); {how}"
+            f"a classifier needs at least two classes; found only '{only}' ({count} files); {how}", path=root
         )
+    # Not dropped silently: files that are not audio are listed too (hidden files are not).
+    extensions = ", ".join(AUDIO_EXTENSIONS)
+    result.skipped += [
+        Skipped(str(root / rel), f"not an audio file (speechforge reads {extensions})") for rel in others
+    ]
     return result
