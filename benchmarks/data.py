@@ -5,9 +5,10 @@
 Peers measured in the same run (skipped with a note when not installed; `pip install -r
 benchmarks/requirements.txt -c constraints.txt` installs them):
 - import:     lhotse ``RecordingSet.from_dir`` (header probing, same worker count)
-- check:      lhotse ``validate_recordings(read_data=True)`` (decodes every file, as `data check` does;
-              `data check` also hashes the samples and measures peak level)
-- synthesis:  the ``espeak-ng`` command (Debian's package), one process per utterance, when on PATH
+- check:      lhotse ``qa.validate(recordings, read_data=True)`` (decodes every file, as `data check` does;
+              `data check` also hashes the samples, measures peak level and runs the split audits)
+- synthesis:  the ``espeak-ng`` command (Debian's package: ``apt-get install espeak-ng``), one process per
+              utterance, when on PATH
 """
 
 from __future__ import annotations
@@ -71,14 +72,14 @@ def bench_import_and_check(root: Path, out: Path, workers: int) -> list[tuple[st
         print("warning: the benchmark corpus failed the check", file=sys.stderr)
     try:
         from lhotse import RecordingSet
-        from lhotse.qa import validate_recordings
+        from lhotse.qa import validate
     except ImportError:
         print("lhotse not installed: peer rows skipped", file=sys.stderr)
         return rows
     recordings, seconds = timed(RecordingSet.from_dir, root, pattern="*.wav", num_jobs=workers)
     rows.append(("import folder", "lhotse RecordingSet.from_dir", len(recordings), seconds))
-    _, seconds = timed(validate_recordings, recordings, read_data=True)
-    rows.append(("check (decode+hash all)", "lhotse validate_recordings(read_data)", len(recordings), seconds))
+    _, seconds = timed(validate, recordings, read_data=True)
+    rows.append(("check (decode+hash all)", "lhotse qa.validate(read_data=True), 1 proc", len(recordings), seconds))
     return rows
 
 

@@ -113,7 +113,10 @@ def read_audio(
         raise AudioError("zero-length audio (no samples)", path=path)
     if not np.isfinite(data).all():
         raise AudioError("audio contains NaN or infinite samples", path=path)
-    waveform = data.mean(axis=1) if mono else data  # (time,) or (time, channels)
+    if mono:
+        waveform = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # (time,)
+    else:
+        waveform = data  # (time, channels)
     if sample_rate is not None and sample_rate != rate:
         waveform = resample(waveform, rate, sample_rate)
         rate = sample_rate
