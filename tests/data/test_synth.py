@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from conftest import CliResult
-from speechforge.data.corpora import COMMANDS, DIGITS, NUMBER_WORDS
+from speechforge.data.corpora import COMMANDS, DIGIT_LABELS, DIGITS, NUMBER_WORDS
 from speechforge.data.espeak import Voice, synthesize
 from speechforge.data.manifest import read_manifest
 from speechforge.data.synth import corpus_labels, make_speakers, plan_takes, render_take, synth
@@ -46,7 +46,7 @@ def test_digits_manifest_and_audio(tmp_path: Path) -> None:
     assert len(manifest) == 12 and result.seconds > 0
     assert {u.speaker for u in manifest} == {"spk000", "spk001", "spk002"}
     for utt in manifest:
-        assert utt.label in DIGITS and utt.text == utt.label and utt.language == "en"
+        assert utt.label in DIGIT_LABELS and utt.text == DIGITS[int(utt.label)] and utt.language == "en"
         assert {"voice", "pitch", "rate", "accent", "vtl"} <= set(utt.model_extra or {})
         assert Path(utt.audio) == tmp_path / "d" / "wav" / str(utt.speaker) / f"{utt.id}.wav"
         info = sf.info(utt.audio)
@@ -75,12 +75,12 @@ def test_speakers_differ_in_voice_and_sound(tmp_path: Path) -> None:
     assert len({(s.voice, s.pitch, s.rate, s.vtl) for s in cast}) == 16
     assert all(0.92 <= s.vtl <= 1.08 for s in cast)
     # The same word from a low and a high voice: different pitch, measurably.
-    takes = plan_takes("digits", tmp_path, cast, DIGITS, 10, seed=0)
+    takes = plan_takes("digits", tmp_path, cast, DIGIT_LABELS, 10, seed=0)
     low = min(cast, key=lambda s: (s.voice.startswith("f"), s.pitch))
     high = max(cast, key=lambda s: (s.voice.startswith("f"), s.pitch))
     f0 = {}
     for speaker in (low, high):
-        take = next(t for t in takes if t.speaker == speaker and t.label == "zero")
+        take = next(t for t in takes if t.speaker == speaker and t.text == "zero")
         utt = render_take(take)
         x, rate = sf.read(utt.audio, dtype="float32")
         f0[speaker.id] = f0_estimate(x, rate)
@@ -192,7 +192,7 @@ def test_festival_digits(tmp_path: Path) -> None:
     for name in ("a", "b"):
         synth("digits", tmp_path / name, speakers=2, per_speaker=3, engine="festival", workers=1, progress=False)
     for utt in read_manifest(tmp_path / "a" / "manifest.jsonl"):
-        assert utt.label in DIGITS and 0.2 < utt.duration < 4.0
+        assert utt.label in DIGIT_LABELS and 0.2 < utt.duration < 4.0
         assert sf.info(utt.audio).samplerate == 16000
     assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
 

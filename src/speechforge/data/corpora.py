@@ -13,6 +13,9 @@ CORPORA = ("digits", "commands", "languages")
 DEFAULT_SIZES = {"digits": (20, 40), "commands": (16, 48), "languages": (12, 40)}
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# The digits corpus is labelled "0".."9" (the spoken word is its ``text``), like recorded digit corpora whose
+# file names carry the digit (e.g. 7_jackson_32.wav): a model trained on synthetic digits applies to them as is.
+DIGIT_LABELS = tuple(str(d) for d in range(10))
 
 COMMANDS = (
     "yes",

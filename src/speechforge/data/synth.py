@@ -29,6 +29,7 @@ from speechforge.data.corpora import (
     COMMANDS,
     CORPORA,
     DEFAULT_SIZES,
+    DIGIT_LABELS,
     DIGITS,
     ENGLISH_ACCENTS,
     ESPEAK_VARIANTS,
@@ -148,10 +149,10 @@ def _check_arguments(corpus: str, out: Path, engine: str, seed: int) -> tuple[in
 
 
 def corpus_labels(corpus: str, languages: list[str] | None) -> tuple[str, ...]:
-    """The labels of ``corpus``: words for digits and commands, language codes for languages."""
+    """The labels of ``corpus``: "0".."9" for digits, words for commands, language codes for languages."""
     labels: tuple[str, ...]
     if corpus == "digits":
-        labels = DIGITS
+        labels = DIGIT_LABELS
     elif corpus == "commands":
         labels = COMMANDS
     else:
@@ -220,6 +221,8 @@ def plan_takes(
                 words = NUMBER_WORDS[label]
                 count = int(rng.integers(LANGUAGE_WORDS[0], LANGUAGE_WORDS[1] + 1))
                 text, language = " ".join(words[i] for i in rng.integers(0, len(words), count)), label
+            elif corpus == "digits":
+                text, language = DIGITS[int(label)], "en"
             else:
                 text, language = label, "en"
             utt_id = f"{speaker.id}_{u:03d}_{label}"
