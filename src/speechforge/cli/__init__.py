@@ -9,6 +9,8 @@ import sys
 import typer
 
 from speechforge.cli import data as data_cli
+from speechforge.cli import diagnose as diagnose_cli
+from speechforge.cli import sweep as sweep_cli
 from speechforge.cli import train as train_cli
 from speechforge.console import err_console, print_error
 from speechforge.errors import SpeechforgeError
@@ -25,6 +27,8 @@ app.command("train")(train_cli.train_command)
 app.command("evaluate")(train_cli.evaluate_command)
 app.command("predict")(train_cli.predict_command)
 app.command("export")(train_cli.export_command)
+app.command("diagnose")(diagnose_cli.diagnose_command)
+app.command("sweep")(sweep_cli.sweep_command)
 
 
 @app.callback()

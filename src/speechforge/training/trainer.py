@@ -16,6 +16,7 @@ import os
 import shutil
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,8 +189,19 @@ def pick_device(recipe: Recipe) -> tuple[str, str]:
     return accelerator, precision
 
 
-def train(recipe: Recipe, out: str | Path, *, overwrite: bool = False, progress: bool = True) -> TrainResult:
-    """Train the recipe into the run folder ``out`` (resumes from ``last.ckpt`` when ``training.resume``)."""
+def train(
+    recipe: Recipe,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+    callbacks: Sequence[Any] = (),
+) -> TrainResult:
+    """Train the recipe into the run folder ``out`` (resumes from ``last.ckpt`` when ``training.resume``).
+
+    ``callbacks``: extra Lightning callbacks (e.g. the sweep's pruning callback, which reports every epoch's
+    monitored dev value to an Optuna trial).
+    """
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 
@@ -239,21 +251,21 @@ def train(recipe: Recipe, out: str | Path, *, overwrite: bool = False, progress:
         save_top_k=1,
         enable_version_counter=False,
     )
-    callbacks: list[Any] = [checkpoint]
+    all_callbacks: list[Any] = [checkpoint, *callbacks]
     if early.enabled:
-        callbacks.append(
+        all_callbacks.append(
             EarlyStopping(monitor=early.monitor, mode="min", patience=early.patience, min_delta=early.min_delta)
         )
     show_bar = progress and progress_enabled()
     if show_bar:
-        callbacks.append(TQDMProgressBar(leave=True))
+        all_callbacks.append(TQDMProgressBar(leave=True))
     accelerator, precision = pick_device(recipe)
     trainer = pl.Trainer(
         max_epochs=recipe.training.max_epochs,
         accelerator=accelerator,
         devices=1,
         precision=precision,  # type: ignore[arg-type]
-        callbacks=callbacks,
+        callbacks=all_callbacks,
         logger=False,
         enable_progress_bar=show_bar,
         enable_model_summary=False,

@@ -1,0 +1,118 @@
+"""``speechforge diagnose``: the lecture's bias / variance table for a run, the verdict and what to try next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from speechforge.cli.data import JSON_OPTION, print_json
+from speechforge.console import err_console
+
+ROWS = (
+    ("baseline error", "baseline", None),
+    ("train error", "errors", "train"),
+    ("train-dev error", "errors", "train_dev"),
+    ("dev error", "errors", "dev"),
+    ("test error", "errors", "test"),
+    ("avoidable bias (train − baseline)", "gaps", "avoidable_bias"),
+    ("variance (train-dev − train)", "gaps", "variance"),
+    ("data mismatch (dev − train-dev)", "gaps", "data_mismatch"),
+    ("dev overfit (test − dev)", "gaps", "dev_overfit"),
+)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def diagnosis_table(report: dict[str, Any], run: Path) -> Table:
+    """Rows: baseline, the four errors, the four gaps, then the conclusion (the lecture's last column)."""
+    from speechforge.diagnosis.gaps import conclusion
+
+    table = Table(title=f"diagnosis of {run}", title_justify="left")
+    table.add_column("")
+    table.add_column("error rate", justify="right")
+    for label, section, key in ROWS:
+        value = report[section] if key is None else report[section][key]
+        if key == "variance" and report["errors"]["train_dev"] is None:
+            label = "variance (dev − train, no train-dev)"
+        table.add_row(label, _fmt(value), end_section=key in ("test", "dev_overfit"))
+    table.add_row("conclusion", conclusion(report["verdict"]))
+    return table
+
+
+def print_report(report: dict[str, Any], run: Path) -> None:
+    err_console.print(diagnosis_table(report, run))
+    err_console.print(f"verdict: {', '.join(report['verdict'])}")
+    for note in report["notes"]:
+        err_console.print(f"[yellow]note:[/] {note}", markup=True)
+    for f in report["dynamics"]:
+        at = f" (epoch {f['epoch']})" if f["epoch"] is not None else ""
+        err_console.print(f"training dynamics: {f['kind']}{at}: {f['message']}")
+    if "overfit_check" in report:
+        check = report["overfit_check"]
+        err_console.print(f"overfit check: {'passed' if check['passed'] else 'FAILED'}: {check['message']}")
+    if "learning_curve" in report:
+        curve = report["learning_curve"]
+        table = Table(title="learning curve", title_justify="left")
+        for column in ("fraction", "train utterances", "train error", "dev error"):
+            table.add_column(column, justify="right")
+        for p in curve["points"]:
+            table.add_row(f"{p['fraction']:g}", str(p["train_size"]), _fmt(p["train_error"]), _fmt(p["dev_error"]))
+        err_console.print(table)
+        err_console.print(f"{curve['message']} (plot: {curve['plot']})")
+    recs = report["recommendations"]
+    if recs:
+        table = Table(title="what to try next (most promising first)", title_justify="left")
+        for column in ("#", "action", "override", "why"):
+            table.add_column(column, overflow="fold")
+        for i, r in enumerate(recs, start=1):
+            table.add_row(str(i), r["action"], r["override"] or "-", r["reason"])
+        err_console.print(table)
+        err_console.print(f"apply one: speechforge train {run / 'recipe.yaml'} OVERRIDE --out runs/NEW")
+    err_console.print(f"wrote {run / 'diagnosis.json'}")
+
+
+def diagnose_command(
+    run: Path = typer.Argument(..., help="Run folder made by `speechforge train`."),
+    baseline: float | None = typer.Option(
+        None, "--baseline", help="Human-level / best-known error rate (default: the recipe's baseline_error, else 0)."
+    ),
+    as_json: bool = JSON_OPTION,
+    learning_curve: bool = typer.Option(
+        False, "--learning-curve", help="Retrain on growing subsets of train; plot train/dev error vs size."
+    ),
+    fractions: str = typer.Option("0.1,0.25,0.5,1.0", "--fractions", help="Training-set fractions for the curve."),
+    overfit_check: bool = typer.Option(
+        False, "--overfit-check", help="Train on one batch of 16 utterances: can the model reach ~0 train error?"
+    ),
+    bias_threshold: float = typer.Option(0.02, "--bias-threshold", min=0, help="Avoidable bias above this: high_bias."),
+    variance_threshold: float = typer.Option(
+        0.02, "--variance-threshold", min=0, help="Variance above this: high_variance."
+    ),
+    mismatch_threshold: float = typer.Option(
+        0.02, "--mismatch-threshold", min=0, help="Data mismatch above this: data_mismatch."
+    ),
+    dev_overfit_threshold: float = typer.Option(
+        0.02, "--dev-overfit-threshold", min=0, help="Test − dev above this: dev_overfit."
+    ),
+) -> None:
+    """Diagnose bias, variance, data mismatch and dev overfitting of a run; recommend recipe overrides."""
+    from speechforge.diagnosis import Thresholds, diagnose
+    from speechforge.diagnosis.curves import parse_fractions
+
+    thresholds = Thresholds(bias_threshold, variance_threshold, mismatch_threshold, dev_overfit_threshold)
+    report = diagnose(
+        run,
+        baseline=baseline,
+        thresholds=thresholds,
+        learning_curve=parse_fractions(fractions) if learning_curve else None,
+        overfit_check=overfit_check,
+    )
+    if as_json:
+        print_json(report)
+    else:
+        print_report(report, run)
