@@ -12,7 +12,7 @@ from conftest import ROOT, CliResult, digits_overrides
 from speechforge.training.recipe import load_recipe
 from speechforge.training.trainer import train
 
-KEYS = {"baseline", "errors", "gaps", "verdict", "recommendations", "notes", "dynamics"}
+KEYS = {"baseline", "errors", "gaps", "verdict", "recommendations", "notes", "dynamics", "error_analysis"}
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,24 @@ def test_missing_run_is_a_one_line_error(tmp_path: Path, run_cli: Callable[..., 
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "run folder not found" in lines[0] and "no-such-run" in lines[0]
+
+
+def test_error_analysis_slices_and_exported_suspects(
+    underfit_run: Path, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    out = tmp_path / "suspects.jsonl"
+    result = run_cli(
+        "diagnose", underfit_run, "--slice", "voice", "--worst", "3", "--folds", "2", "--export-suspects", out, "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    analysis = report["error_analysis"]
+    assert analysis["manifest"].endswith("dev.jsonl")
+    for field in ("speaker", "duration_bucket", "voice"):
+        groups = analysis["slices"][field]
+        assert sum(g["errors"] for g in groups) == analysis["errors"]
+        assert sum(g["utterances"] for g in groups) == analysis["utterances"]
+    assert len(analysis["worst"]) == min(3, analysis["errors"])
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == len(report["suspects"]) > 0  # an underfit model disagrees with many labels
+    assert {"predicted_label", "suspect_score", "label", "audio"} <= set(lines[0])

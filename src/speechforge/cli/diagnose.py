@@ -73,7 +73,46 @@ def print_report(report: dict[str, Any], run: Path) -> None:
             table.add_row(str(i), r["action"], r["override"] or "-", r["reason"])
         err_console.print(table)
         err_console.print(f"apply one: speechforge train {run / 'recipe.yaml'} OVERRIDE --out runs/NEW")
+    print_error_analysis(report)
     err_console.print(f"wrote {run / 'diagnosis.json'}")
+
+
+def print_error_analysis(report: dict[str, Any], rows: int = 5) -> None:
+    """Confused pairs, the worst slices of each field, the worst utterances and the suspects."""
+    analysis = report.get("error_analysis")
+    if analysis:
+        err_console.print(
+            f"error analysis on {analysis['manifest']}: {analysis['errors']} errors in "
+            f"{analysis['utterances']} utterances"
+        )
+        if analysis["confused_pairs"]:
+            table = Table(title="most confused (true → predicted)", title_justify="left")
+            for column in ("true", "predicted", "count", "share of errors"):
+                table.add_column(column)
+            for p in analysis["confused_pairs"][:rows]:
+                table.add_row(p["true"], p["predicted"], str(p["count"]), f"{p['share_of_errors']:.0%}")
+            err_console.print(table)
+        for field, groups in analysis["slices"].items():
+            bad = [g for g in groups if g["errors"]][:rows]
+            if bad:
+                shown = ", ".join(
+                    f"{g['value']} {g['error_rate']:.0%} ({g['share_of_errors']:.0%} of errors)" for g in bad
+                )
+                err_console.print(f"worst {field}: {shown}")
+        if analysis["worst"]:
+            table = Table(title="worst-misclassified utterances", title_justify="left")
+            for column in ("id", "label", "predicted", "p(label)", "audio"):
+                table.add_column(column, overflow="fold")
+            for w in analysis["worst"][:rows]:
+                table.add_row(w["id"], w["label"], w["predicted"], f"{w['p_label']:.3f}", w["audio"])
+            err_console.print(table)
+    if report.get("suspects"):
+        table = Table(title="suspected label errors (lowest self-confidence first)", title_justify="left")
+        for column in ("split", "id", "label", "predicted", "score"):
+            table.add_column(column, overflow="fold")
+        for s in report["suspects"][: rows * 2]:
+            table.add_row(s["split"], s["id"], s["label"], s["predicted"], f"{s['score']:.3f}")
+        err_console.print(table)
 
 
 def diagnose_command(
@@ -99,6 +138,24 @@ def diagnose_command(
     dev_overfit_threshold: float = typer.Option(
         0.02, "--dev-overfit-threshold", min=0, help="Test − dev above this: dev_overfit."
     ),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", help="Manifest for the error analysis (default: the run's dev manifest)."
+    ),
+    slices: list[str] = typer.Option(
+        [],
+        "--slice",
+        help="Also slice the errors by this manifest field (repeatable); speaker, duration, "
+        "SNR and language are always sliced.",
+    ),
+    worst: int = typer.Option(10, "--worst", min=0, help="How many worst-misclassified utterances to list."),
+    suspects: bool = typer.Option(
+        False, "--suspects", help="Rank suspected label errors (k-fold confident learning; retrains the recipe)."
+    ),
+    folds: int = typer.Option(5, "--folds", min=2, help="Folds for --suspects."),
+    suspect_splits: str = typer.Option("train", "--suspect-splits", help="Splits to search, e.g. train,dev."),
+    export_suspects: Path | None = typer.Option(
+        None, "--export-suspects", help="Write the suspects as a manifest for review (implies --suspects)."
+    ),
 ) -> None:
     """Diagnose bias, variance, data mismatch and dev overfitting of a run; recommend recipe overrides."""
     from speechforge.diagnosis import Thresholds, diagnose
@@ -111,7 +168,18 @@ def diagnose_command(
         thresholds=thresholds,
         learning_curve=parse_fractions(fractions) if learning_curve else None,
         overfit_check=overfit_check,
+        errors_on=manifest if manifest is not None else True,
+        slices=slices,
+        worst=worst,
+        suspects=suspects or export_suspects is not None,
+        folds=folds,
+        suspect_splits=[s.strip() for s in suspect_splits.split(",") if s.strip()],
     )
+    if export_suspects is not None:
+        from speechforge.diagnosis.suspects import export_suspects as write_suspects
+
+        write_suspects(report["suspects"], export_suspects)
+        err_console.print(f"wrote {len(report['suspects'])} suspects to {export_suspects} for review")
     if as_json:
         print_json(report)
     else:

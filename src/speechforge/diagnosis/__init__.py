@@ -34,10 +34,27 @@ def diagnose(
     thresholds: Thresholds | None = None,
     learning_curve: Sequence[float] | None = None,
     overfit_check: bool = False,
+    errors_on: str | Path | bool | None = True,
+    slices: Sequence[str] = (),
+    worst: int = 10,
+    suspects: bool = False,
+    folds: int = 5,
+    suspect_splits: Sequence[str] = ("train",),
     progress: bool = True,
     write: bool = True,
 ) -> dict[str, Any]:
-    """Diagnose the run folder ``run``; ``learning_curve`` = the fractions to retrain on (None: skip)."""
+    """Diagnose the run folder ``run``.
+
+    Args:
+        learning_curve: training-set fractions to retrain on (None: skip).
+        overfit_check: train on one small batch and say whether the model can reach ~0 error.
+        errors_on: error analysis (confused pairs, slices, worst items) on this manifest; True = the run's dev
+            manifest, False/None = skip.
+        slices: manifest fields to slice the errors by, besides speaker, duration, SNR and language.
+        worst: how many worst-misclassified utterances to list.
+        suspects: rank suspected label errors by confident learning on out-of-fold predictions (retrains the
+            recipe ``folds`` times; slow) for ``suspect_splits``.
+    """
     from speechforge.diagnosis.dynamics import check_dynamics, load_history, overfit_one_batch
     from speechforge.diagnosis.recommend import recommend
     from speechforge.training.run import RunDir
@@ -84,6 +101,20 @@ def diagnose(
     )
     report["notes"] = notes
     report["dynamics"] = dynamics
+    if errors_on:
+        from speechforge.diagnosis.errors import analyze_errors
+
+        manifest = recipe.data.dev if errors_on is True else Path(errors_on)
+        if manifest is None:
+            notes.append("error analysis skipped: the run's recipe has no data.dev; pass --manifest")
+        else:
+            report["error_analysis"] = analyze_errors(
+                rundir.path, manifest, slices=slices, worst=worst, progress=progress
+            )
+    if suspects:
+        from speechforge.diagnosis.suspects import find_suspects
+
+        report["suspects"] = find_suspects(rundir.path, folds=folds, splits=suspect_splits, progress=progress)
     if write:
         (rundir.path / "diagnosis.json").write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

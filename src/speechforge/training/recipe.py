@@ -227,6 +227,26 @@ class Recipe(Section):
         """The dropout the model uses: its own ``model.dropout`` if set, else ``regularization.dropout``."""
         return self.model.dropout if self.model.dropout is not None else self.regularization.dropout
 
+    def with_absolute_paths(self) -> Recipe:
+        """The same recipe with every file path made absolute, so that a run folder's ``recipe.yaml`` finds its
+        manifests (and noise, synthesized speech) from any working directory."""
+
+        def absolute(path: Path | None) -> Path | None:
+            return None if path is None else path.expanduser().resolve()
+
+        data = self.data.model_copy(
+            update={k: absolute(getattr(self.data, k)) for k in ("train", "dev", "test", "train_dev")}
+        )
+        augment = self.augment.model_copy(
+            update={
+                "noise": self.augment.noise.model_copy(update={"folder": absolute(self.augment.noise.folder)}),
+                "synthesized": self.augment.synthesized.model_copy(
+                    update={"manifest": absolute(self.augment.synthesized.manifest)}
+                ),
+            }
+        )
+        return self.model_copy(update={"data": data, "augment": augment})
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 

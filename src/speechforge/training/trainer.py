@@ -311,7 +311,7 @@ def prepare_run_dir(run: RunDir, recipe: Recipe, overwrite: bool) -> str | None:
             )
         shutil.rmtree(run.path)
     run.path.mkdir(parents=True, exist_ok=True)
-    run.recipe_path.write_text(recipe.to_yaml(), encoding="utf-8")
+    run.recipe_path.write_text(recipe.with_absolute_paths().to_yaml(), encoding="utf-8")
     return None
 
 
