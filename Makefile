@@ -47,6 +47,7 @@ typecheck: install
 test: install
 	$(PY) scripts/check_environment.py
 	$(MAKE) --no-print-directory lint typecheck
+	@bash scripts/install_test_browser.sh || true
 	$(PY) -m pytest -q -n 2
 
 bench: install

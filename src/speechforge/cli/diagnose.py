@@ -74,7 +74,7 @@ def print_report(report: dict[str, Any], run: Path) -> None:
         err_console.print(table)
         err_console.print(f"apply one: speechforge train {run / 'recipe.yaml'} OVERRIDE --out runs/NEW")
     print_error_analysis(report)
-    err_console.print(f"wrote {run / 'diagnosis.json'}")
+    err_console.print(f"wrote {run / 'diagnosis.json'} and {run / 'report.html'} (open it in a browser)")
 
 
 def print_error_analysis(report: dict[str, Any], rows: int = 5) -> None:

@@ -119,6 +119,9 @@ def diagnose(
         (rundir.path / "diagnosis.json").write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        from speechforge.diagnosis.report import write_report
+
+        write_report(rundir.path, report)  # RUN/report.html: the same diagnosis, with plots and audio
     return report
 
 
