@@ -1,5 +1,5 @@
 # speechforge: two commands from a fresh clone.
-#   make demo   synthesize the digits corpus, split it speaker-disjoint and audit the split
+#   make demo   synthesize digits, split speaker-disjoint, audit, train, evaluate, diagnose (report.html)
 #   make test   environment check, lint (ruff), types (mypy), tests (pytest)
 # Both create .venv (unless a virtual environment is active) and install the package with a constraints file
 # pinning torch==2.13.0, so pip never pulls a second, CUDA build of torch.
@@ -36,6 +36,7 @@ demo: install
 	$(SF) train recipes/digits_cnn.yaml data.train=$(SPLITS)/train.jsonl data.dev=$(SPLITS)/dev.jsonl \
 	    data.test=$(SPLITS)/test.jsonl data.train_dev=$(SPLITS)/train_dev.jsonl --out $(DEMO_DIR)/run --overwrite
 	$(SF) evaluate $(DEMO_DIR)/run --manifest $(SPLITS)/test.jsonl
+	$(SF) diagnose $(DEMO_DIR)/run
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks scripts
