@@ -10,6 +10,8 @@ import typer
 
 from speechforge.cli import data as data_cli
 from speechforge.cli import diagnose as diagnose_cli
+from speechforge.cli import lm as lm_cli
+from speechforge.cli import score as score_cli
 from speechforge.cli import sweep as sweep_cli
 from speechforge.cli import train as train_cli
 from speechforge.console import err_console, print_error
@@ -29,6 +31,8 @@ app.command("predict")(train_cli.predict_command)
 app.command("export")(train_cli.export_command)
 app.command("diagnose")(diagnose_cli.diagnose_command)
 app.command("sweep")(sweep_cli.sweep_command)
+app.command("score")(score_cli.score_command)
+app.add_typer(lm_cli.app, name="lm")
 
 
 @app.callback()

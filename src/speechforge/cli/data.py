@@ -1,4 +1,4 @@
-"""``speechforge data``: synth, import (folder | csv | kaldi), split, check."""
+"""``speechforge data``: synth, import (folder | csv | kaldi | librispeech | commonvoice), split, check."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def print_skipped(skipped: list[Any], limit: int = 20) -> None:
 # ---------------------------------------------------------------------------------------------- synth
 @app.command("synth")
 def synth_command(
-    corpus: str = typer.Argument(..., help="digits | commands | languages"),
+    corpus: str = typer.Argument(..., help="digits | commands | languages | asr"),
     out: Path = typer.Option(..., "--out", help="Output folder: wav files and manifest.jsonl."),
     speakers: int | None = typer.Option(None, "--speakers", min=1, help="Number of synthetic speakers."),
     per_speaker: int | None = typer.Option(
@@ -51,6 +51,12 @@ def synth_command(
     engine: str = typer.Option("espeak", "--engine", help="espeak (built in) | festival (Debian's voices)."),
     languages: str | None = typer.Option(
         None, "--languages", help="Comma-separated language codes for the languages corpus (default: all)."
+    ),
+    kind: str | None = typer.Option(
+        None, "--kind", help="asr corpus only: digits (connected digit strings, default) | sentences."
+    ),
+    language: str | None = typer.Option(
+        None, "--language", help="asr corpus only: language of the digit strings (default en; sentences: en)."
     ),
     workers: int | None = WORKERS_OPTION,
     as_json: bool = JSON_OPTION,
@@ -69,6 +75,8 @@ def synth_command(
         seed=seed,
         engine=engine,
         languages=langs,
+        kind=kind,
+        language=language,
         workers=workers,
     )
     summary = summarize(result.manifest)
@@ -151,6 +159,33 @@ def import_kaldi_command(
     from speechforge.data.importers import import_kaldi
 
     _finish_import(import_kaldi(root, workers=workers), out, as_json)
+
+
+@import_app.command("librispeech")
+def import_librispeech_command(
+    root: Path = typer.Argument(..., help="LibriSpeech folder (SPEAKER/CHAPTER/SPEAKER-CHAPTER.trans.txt below)."),
+    out: Path = typer.Option(..., "--out", help="Manifest to write (.jsonl)."),
+    workers: int | None = WORKERS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import LibriSpeech (OpenSLR layout): transcripts from *.trans.txt, speaker from the utterance id."""
+    from speechforge.data.importers import import_librispeech
+
+    _finish_import(import_librispeech(root, workers=workers), out, as_json)
+
+
+@import_app.command("commonvoice")
+def import_commonvoice_command(
+    root: Path = typer.Argument(..., help="Common Voice language folder (validated.tsv, train.tsv, ..., clips/)."),
+    out: Path = typer.Option(..., "--out", help="Manifest to write (.jsonl)."),
+    split: str = typer.Option("validated", "--split", help="Table to read: validated | train | dev | test."),
+    workers: int | None = WORKERS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import Common Voice: sentence as text, client_id as speaker, locale as language, clips/*.mp3."""
+    from speechforge.data.importers import import_commonvoice
+
+    _finish_import(import_commonvoice(root, split=split, workers=workers), out, as_json)
 
 
 # ---------------------------------------------------------------------------------------------- split

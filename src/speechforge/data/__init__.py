@@ -11,7 +11,13 @@ The functions here mirror ``speechforge data ...``::
 """
 
 from speechforge.data.check import CheckReport, check
-from speechforge.data.importers import import_csv, import_folder, import_kaldi
+from speechforge.data.importers import (
+    import_commonvoice,
+    import_csv,
+    import_folder,
+    import_kaldi,
+    import_librispeech,
+)
 from speechforge.data.manifest import Manifest, Utterance, read_manifest, write_manifest
 from speechforge.data.split import SplitResult, split
 from speechforge.data.synth import CORPORA, SynthResult, synth
@@ -24,9 +30,11 @@ __all__ = [
     "SynthResult",
     "Utterance",
     "check",
+    "import_commonvoice",
     "import_csv",
     "import_folder",
     "import_kaldi",
+    "import_librispeech",
     "read_manifest",
     "split",
     "synth",

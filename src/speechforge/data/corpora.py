@@ -6,11 +6,11 @@ rules and the manifest's ``text`` is what a native reader would write.
 
 from __future__ import annotations
 
-CORPORA = ("digits", "commands", "languages")
+CORPORA = ("digits", "commands", "languages", "asr")  # asr: transcripts, see speechforge.data.asr_corpora
 
 # Default size of each corpus: (speakers, utterances per speaker). Big enough to train a good classifier,
 # small enough to synthesize in seconds.
-DEFAULT_SIZES = {"digits": (20, 40), "commands": (16, 48), "languages": (16, 48)}
+DEFAULT_SIZES = {"digits": (20, 40), "commands": (16, 48), "languages": (16, 48), "asr": (16, 40)}
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # The digits corpus is labelled "0".."9" (the spoken word is its ``text``), like recorded digit corpora whose

@@ -6,7 +6,8 @@ corpus's labels. A speaker is a fixed voice: an eSpeak variant (``m3``, ``f2``, 
 shifts formants and speed together (the 22050 Hz synthesis is resampled to ``16000 * vtl`` Hz and read as
 16 kHz). Each take adds a little jitter (rate, pitch, level, leading and trailing silence), so no two takes
 are the same. In the ``languages`` corpus every speaker speaks every language, so the language cannot be
-told from the voice.
+told from the voice. The ``asr`` corpus has transcripts (``text``) and no labels: connected digit strings or
+sentences from a small grammar (see :mod:`speechforge.data.asr_corpora`).
 
 All randomness comes from ``numpy.random.default_rng`` seeded by (seed, purpose, speaker, utterance), and
 eSpeak speaks every utterance from the same clean state (see :mod:`speechforge.data.espeak`): the same seed
@@ -25,6 +26,7 @@ import numpy as np
 
 from speechforge.audio.io import resample, write_wav
 from speechforge.console import parallel_map
+from speechforge.data.asr_corpora import asr_text, check_asr_options
 from speechforge.data.corpora import (
     COMMANDS,
     CORPORA,
@@ -47,7 +49,7 @@ PEAK_DBFS = -3.0  # peak level before the per-take gain jitter (0 to -4 dB)
 ESPEAK_VOLUME = 70  # below eSpeak's 100 so that loud variants do not clip before normalisation
 
 # Purposes: each seeds its own random stream, so adding draws to one never changes the others.
-_VOICES, _ACCENTS, _SPEAKER, _ORDER, _TAKE = range(5)
+_VOICES, _ACCENTS, _SPEAKER, _ORDER, _TAKE, _TEXT = range(6)
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Take:
     id: str
     path: Path
     speaker: Speaker
-    label: str
+    label: str | None  # None for the asr corpus (transcripts only)
     text: str
     language: str
     engine: str
@@ -100,22 +102,33 @@ def synth(
     seed: int = 0,
     engine: str = "espeak",
     languages: list[str] | None = None,
+    kind: str | None = None,
+    language: str | None = None,
     workers: int | None = None,
     progress: bool = True,
 ) -> SynthResult:
-    """Synthesize ``corpus`` (digits | commands | languages) into ``out``: ``wav/<speaker>/<id>.wav``
+    """Synthesize ``corpus`` (digits | commands | languages | asr) into ``out``: ``wav/<speaker>/<id>.wav``
     (16 kHz mono 16-bit PCM) and ``manifest.jsonl``. ``languages`` picks language codes for the
-    ``languages`` corpus. Raises :class:`SpeechforgeError` for bad arguments or a missing engine."""
+    ``languages`` corpus; ``kind`` (digits | sentences, default digits) and ``language`` (default en) are
+    for the ``asr`` corpus. Raises :class:`SpeechforgeError` for bad arguments or a missing engine."""
     out = Path(out)
     default_speakers, default_per_speaker = _check_arguments(corpus, out, engine, seed)
+    for option, given in (("kind", kind), ("language", language)):
+        if given is not None and corpus != "asr":
+            raise SpeechforgeError(f"--{option} is for the asr corpus, not {corpus}")
+    kind, language = kind or "digits", language or "en"
+    if corpus == "asr":
+        check_asr_options(kind, language)
+        if engine == "festival" and language != "en":
+            raise SpeechforgeError("the Festival engine speaks English only: use --engine espeak for --language")
     speakers = default_speakers if speakers is None else speakers
     per_speaker = default_per_speaker if per_speaker is None else per_speaker
     for name, value in (("speakers", speakers), ("per-speaker", per_speaker)):
         if value < 1:
             raise SpeechforgeError(f"--{name} must be at least 1 (got {value})")
     labels = corpus_labels(corpus, languages)
-    cast = make_speakers(corpus, speakers, seed, engine)
-    takes = plan_takes(corpus, out, cast, labels, per_speaker, seed, engine)
+    cast = make_speakers(corpus, speakers, seed, engine, language=language)
+    takes = plan_takes(corpus, out, cast, labels, per_speaker, seed, engine, kind=kind, language=language)
     start = time.perf_counter()
     utterances = parallel_map(
         render_take, takes, workers=workers, description=f"synthesizing {corpus}", progress=progress
@@ -149,9 +162,12 @@ def _check_arguments(corpus: str, out: Path, engine: str, seed: int) -> tuple[in
 
 
 def corpus_labels(corpus: str, languages: list[str] | None) -> tuple[str, ...]:
-    """The labels of ``corpus``: "0".."9" for digits, words for commands, language codes for languages."""
+    """The labels of ``corpus``: "0".."9" for digits, words for commands, language codes for languages,
+    none for asr."""
     labels: tuple[str, ...]
-    if corpus == "digits":
+    if corpus == "asr":
+        labels = ()
+    elif corpus == "digits":
         labels = DIGIT_LABELS
     elif corpus == "commands":
         labels = COMMANDS
@@ -169,9 +185,10 @@ def corpus_labels(corpus: str, languages: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(languages))  # given order, duplicates dropped
 
 
-def make_speakers(corpus: str, count: int, seed: int, engine: str = "espeak") -> list[Speaker]:
+def make_speakers(corpus: str, count: int, seed: int, engine: str = "espeak", *, language: str = "en") -> list[Speaker]:
     """``count`` speakers: voices and accents dealt from seeded shuffles (all distinct before any
-    repeats), pitch, range, rate and vocal-tract length drawn per speaker."""
+    repeats), pitch, range, rate and vocal-tract length drawn per speaker. English accents only for English
+    corpora (``language`` is the asr corpus's)."""
     if engine == "festival":
         from speechforge.data.festival import festival_voices
 
@@ -180,7 +197,7 @@ def make_speakers(corpus: str, count: int, seed: int, engine: str = "espeak") ->
         voices = ESPEAK_VARIANTS
     voice_order = np.random.default_rng([seed, _VOICES]).permutation(len(voices))
     accent_order = np.random.default_rng([seed, _ACCENTS]).permutation(len(ENGLISH_ACCENTS))
-    english = corpus != "languages" and engine == "espeak"
+    english = corpus != "languages" and engine == "espeak" and language == "en"
     cast = []
     for s in range(count):
         rng = np.random.default_rng([seed, _SPEAKER, s])
@@ -206,26 +223,34 @@ def plan_takes(
     per_speaker: int,
     seed: int,
     engine: str = "espeak",
+    *,
+    kind: str = "digits",
+    language: str = "en",
 ) -> list[Take]:
     """Every utterance of the corpus, in speaker order: labels spread evenly (each label ``per_speaker /
-    len(labels)`` times, the remainder to a seeded few) in a seeded order, plus each take's jitter."""
+    len(labels)`` times, the remainder to a seeded few) in a seeded order, plus each take's jitter.
+    The asr corpus has no labels: each take's transcript is drawn (``kind``, ``language``) from its own
+    seeded stream."""
     takes = []
+    slots = max(1, len(labels))  # the asr corpus: one unlabelled slot
     for s, speaker in enumerate(cast):
         order_rng = np.random.default_rng([seed, _ORDER, s])
-        rounds = math.ceil(per_speaker / len(labels))
-        order = np.concatenate([order_rng.permutation(len(labels)) for _ in range(rounds)])[:per_speaker]
+        rounds = math.ceil(per_speaker / slots)
+        order = np.concatenate([order_rng.permutation(slots) for _ in range(rounds)])[:per_speaker]
         for u, label_index in enumerate(order):
             rng = np.random.default_rng([seed, _TAKE, s, u])
-            label = labels[label_index]
-            if corpus == "languages":
+            label: str | None = labels[label_index] if labels else None
+            if label is None:
+                text, take_language = asr_text(kind, language, np.random.default_rng([seed, _TEXT, s, u])), language
+            elif corpus == "languages":
                 words = NUMBER_WORDS[label]
                 count = int(rng.integers(LANGUAGE_WORDS[0], LANGUAGE_WORDS[1] + 1))
-                text, language = " ".join(words[i] for i in rng.integers(0, len(words), count)), label
+                text, take_language = " ".join(words[i] for i in rng.integers(0, len(words), count)), label
             elif corpus == "digits":
-                text, language = DIGITS[int(label)], "en"
+                text, take_language = DIGITS[int(label)], "en"
             else:
-                text, language = label, "en"
-            utt_id = f"{speaker.id}_{u:03d}_{label}"
+                text, take_language = label, "en"
+            utt_id = f"{speaker.id}_{u:03d}" if label is None else f"{speaker.id}_{u:03d}_{label}"
             takes.append(
                 Take(
                     id=utt_id,
@@ -233,7 +258,7 @@ def plan_takes(
                     speaker=speaker,
                     label=label,
                     text=text,
-                    language=language,
+                    language=take_language,
                     engine=engine,
                     rate=round(speaker.rate * rng.uniform(0.95, 1.05)),
                     pitch=int(np.clip(speaker.pitch + rng.integers(-3, 4), 0, 100)),
