@@ -10,18 +10,7 @@ from rich.table import Table
 
 from speechforge.cli.data import JSON_OPTION, print_json
 from speechforge.console import err_console
-
-ROWS = (
-    ("baseline error", "baseline", None),
-    ("train error", "errors", "train"),
-    ("train-dev error", "errors", "train_dev"),
-    ("dev error", "errors", "dev"),
-    ("test error", "errors", "test"),
-    ("avoidable bias (train − baseline)", "gaps", "avoidable_bias"),
-    ("variance (train-dev − train)", "gaps", "variance"),
-    ("data mismatch (dev − train-dev)", "gaps", "data_mismatch"),
-    ("dev overfit (test − dev)", "gaps", "dev_overfit"),
-)
+from speechforge.diagnosis.gaps import TABLE_ROWS
 
 
 def _fmt(value: float | None) -> str:
@@ -35,7 +24,7 @@ def diagnosis_table(report: dict[str, Any], run: Path) -> Table:
     table = Table(title=f"diagnosis of {run}", title_justify="left")
     table.add_column("")
     table.add_column("error rate", justify="right")
-    for label, section, key in ROWS:
+    for label, section, key in TABLE_ROWS:
         value = report[section] if key is None else report[section][key]
         if key == "variance" and report["errors"]["train_dev"] is None:
             label = "variance (dev − train, no train-dev)"

@@ -31,6 +31,18 @@ from typing import Any
 from speechforge.errors import SpeechforgeError
 
 SPLITS = ("train", "train_dev", "dev", "test")
+# The lecture's table, extended: (row label, report section, key) — shown by the CLI and by report.html.
+TABLE_ROWS = (
+    ("baseline error", "baseline", None),
+    ("train error", "errors", "train"),
+    ("train-dev error", "errors", "train_dev"),
+    ("dev error", "errors", "dev"),
+    ("test error", "errors", "test"),
+    ("avoidable bias (train − baseline)", "gaps", "avoidable_bias"),
+    ("variance (train-dev − train)", "gaps", "variance"),
+    ("data mismatch (dev − train-dev)", "gaps", "data_mismatch"),
+    ("dev overfit (test − dev)", "gaps", "dev_overfit"),
+)
 GAPS = ("avoidable_bias", "variance", "data_mismatch", "dev_overfit")
 # gap name → verdict name it raises when above its threshold
 VERDICT_OF = {

@@ -22,6 +22,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from speechforge.diagnosis.gaps import TABLE_ROWS
 from speechforge.errors import SpeechforgeError
 
 MAX_EMBEDDED = 10  # audio files embedded per report; the rest are linked
@@ -30,17 +31,6 @@ MAX_EMBED_BYTES = 2_000_000
 AUDIO_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 PLOT_ORDER = ("loss", "error", "confusion", "learning_curve")
 
-ROWS = (
-    ("baseline error", "baseline", None),
-    ("train error", "errors", "train"),
-    ("train-dev error", "errors", "train_dev"),
-    ("dev error", "errors", "dev"),
-    ("test error", "errors", "test"),
-    ("avoidable bias (train − baseline)", "gaps", "avoidable_bias"),
-    ("variance (train-dev − train)", "gaps", "variance"),
-    ("data mismatch (dev − train-dev)", "gaps", "data_mismatch"),
-    ("dev overfit (test − dev)", "gaps", "dev_overfit"),
-)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:72em;
@@ -189,7 +179,7 @@ def _verdict_section(d: dict[str, Any]) -> str:
 
     verdict = [str(v) for v in d.get("verdict") or []]
     rows = []
-    for label, section, key in ROWS:
+    for label, section, key in TABLE_ROWS:
         part = d.get(section)
         value = part if key is None else (part or {}).get(key) if isinstance(part, dict) else None
         if key == "variance" and (d.get("errors") or {}).get("train_dev") is None:

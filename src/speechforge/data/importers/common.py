@@ -75,3 +75,29 @@ def probe_utterance(audio: Path, fields: dict[str, Any]) -> Utterance | Skipped:
         return Utterance.model_validate(record)
     except Exception as exc:  # pydantic ValidationError: a field value the manifest schema refuses
         return Skipped(str(audio), f"invalid record: {exc}".splitlines()[0])
+
+
+def probe_job(job: tuple[str, dict[str, Any]]) -> Utterance | Skipped:
+    """Worker for :func:`speechforge.console.parallel_map`: ``(audio path, fields)`` → utterance or skip."""
+    audio, fields = job
+    return probe_utterance(Path(audio), fields)
+
+
+def probe_into(
+    result: ImportResult,
+    jobs: list[tuple[str, dict[str, Any]]],
+    where: list[str],
+    *,
+    workers: int | None,
+    progress: bool,
+) -> None:
+    """Read every job's audio header in worker processes: utterances go to ``result.utterances``, failures to
+    ``result.skipped`` under ``where[i]`` (the ``FILE:LINE`` the job came from), with the audio path."""
+    from speechforge.console import parallel_map
+
+    probed = parallel_map(probe_job, jobs, workers=workers, description="reading headers", progress=progress)
+    for item, res in zip(where, probed, strict=True):
+        if isinstance(res, Skipped):
+            result.skipped.append(Skipped(item, f"{res.reason} ({res.item})"))
+        else:
+            result.utterances.append(res)

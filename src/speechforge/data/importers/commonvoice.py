@@ -17,9 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from speechforge.console import parallel_map
-from speechforge.data.importers.common import ImportResult, Skipped
-from speechforge.data.importers.folder import probe_job
+from speechforge.data.importers.common import ImportResult, Skipped, probe_into
 from speechforge.errors import SpeechforgeError
 
 SPLITS = ("validated", "train", "dev", "test", "other", "invalidated")
@@ -103,10 +101,5 @@ def import_commonvoice(
         fields["text"] = sentence
         jobs.append((str(audio), fields))
         where.append(item)
-    probed = parallel_map(probe_job, jobs, workers=workers, description="reading headers", progress=progress)
-    for item, res in zip(where, probed, strict=True):
-        if isinstance(res, Skipped):
-            result.skipped.append(Skipped(item, f"{res.reason} ({res.item})"))
-        else:
-            result.utterances.append(res)
+    probe_into(result, jobs, where, workers=workers, progress=progress)
     return result

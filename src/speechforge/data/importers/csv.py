@@ -14,8 +14,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from speechforge.console import parallel_map
-from speechforge.data.importers.common import ImportResult, Skipped
-from speechforge.data.importers.folder import RESERVED_GROUPS, probe_job
+from speechforge.data.importers.common import ImportResult, Skipped, probe_job
+from speechforge.data.importers.folder import RESERVED_GROUPS
 from speechforge.errors import SpeechforgeError
 
 DELIMITERS = (",", "\t", ";")

@@ -24,18 +24,12 @@ from typing import Any
 
 from speechforge.audio.io import AUDIO_EXTENSIONS
 from speechforge.console import parallel_map
-from speechforge.data.importers.common import ImportResult, Skipped, probe_utterance
+from speechforge.data.importers.common import ImportResult, Skipped, probe_job
 from speechforge.data.manifest import Utterance
 from speechforge.errors import SpeechforgeError
 
 # Fields the importer computes itself; a --pattern group may not set them.
 RESERVED_GROUPS = ("id", "audio", "duration", "sample_rate", "offset")
-
-
-def probe_job(job: tuple[str, dict[str, Any]]) -> Utterance | Skipped:
-    """Worker for :func:`speechforge.console.parallel_map`: ``(audio path, fields)`` → utterance or skip."""
-    audio, fields = job
-    return probe_utterance(Path(audio), fields)
 
 
 def scan_audio_files(root: Path) -> tuple[list[PurePosixPath], list[PurePosixPath]]:

@@ -24,9 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from speechforge.console import parallel_map
-from speechforge.data.importers.common import ImportResult, Skipped
-from speechforge.data.importers.folder import probe_job
+from speechforge.data.importers.common import ImportResult, Skipped, probe_into
 from speechforge.errors import SpeechforgeError
 
 PIPED = "piped wav.scp entries are not supported; convert to files first"
@@ -196,10 +194,5 @@ def import_kaldi(root: str | Path, *, workers: int | None = None, progress: bool
         jobs.append((str(audio), fields))
         where.append(item)
 
-    probed = parallel_map(probe_job, jobs, workers=workers, description="reading headers", progress=progress)
-    for item, res in zip(where, probed, strict=True):
-        if isinstance(res, Skipped):
-            skipped.append(Skipped(item, f"{res.reason} ({res.item})"))
-        else:
-            result.utterances.append(res)
+    probe_into(result, jobs, where, workers=workers, progress=progress)
     return result

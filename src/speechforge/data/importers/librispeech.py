@@ -16,9 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from speechforge.console import parallel_map
-from speechforge.data.importers.common import ImportResult, Skipped
-from speechforge.data.importers.folder import probe_job
+from speechforge.data.importers.common import ImportResult, Skipped, probe_into
 from speechforge.errors import SpeechforgeError
 
 AUDIO_EXTENSIONS = (".flac", ".wav")  # OpenSLR ships flac; a converted copy may be wav
@@ -97,10 +95,5 @@ def import_librispeech(root: str | Path, *, workers: int | None = None, progress
                 fields["gender"] = genders[id_parts[0]]
             jobs.append((str(audio), fields))
             where.append(item)
-    probed = parallel_map(probe_job, jobs, workers=workers, description="reading headers", progress=progress)
-    for item, res in zip(where, probed, strict=True):
-        if isinstance(res, Skipped):
-            result.skipped.append(Skipped(item, f"{res.reason} ({res.item})"))
-        else:
-            result.utterances.append(res)
+    probe_into(result, jobs, where, workers=workers, progress=progress)
     return result
