@@ -334,19 +334,24 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
     return raw
 
 
+def read_yaml_file(path: Path, what: str) -> Any:
+    """Parse a YAML file; a missing file or a syntax error is a one-line error naming the file and line."""
+    if not path.is_file():
+        raise SpeechforgeError(f"{what} not found", path=path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise SpeechforgeError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=line) from exc
+
+
 def load_recipe(path: str | Path | None, overrides: Sequence[str] = ()) -> Recipe:
     """Read a YAML recipe (or start from the defaults when ``path`` is None), apply dotted overrides, validate."""
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise SpeechforgeError("recipe not found", path=path)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            raise SpeechforgeError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=line) from exc
+        loaded = read_yaml_file(path, "recipe")
         if loaded is not None and not isinstance(loaded, dict):
             raise SpeechforgeError("a recipe must be a mapping of sections (data, model, ...)", path=path)
         raw = loaded or {}

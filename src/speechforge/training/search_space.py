@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from speechforge.errors import SpeechforgeError
+from speechforge.training.recipe import read_yaml_file
 
 ALLOWED_FORMS = (
     "{log_uniform: [low, high]}, {uniform: [low, high]}, {int: [low, high]}, {int_log: [low, high]}, "
@@ -201,12 +202,4 @@ def parse_space(raw: Any, path: Path | None = None) -> SearchSpace:
 def load_space(path: str | Path) -> SearchSpace:
     """Read and validate SPACE.yaml."""
     path = Path(path)
-    if not path.is_file():
-        raise SpeechforgeError("search space not found", path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise SpeechforgeError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=line) from exc
-    return parse_space(raw, path)
+    return parse_space(read_yaml_file(path, "search space"), path)
