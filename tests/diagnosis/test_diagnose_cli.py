@@ -111,3 +111,16 @@ def test_error_analysis_slices_and_exported_suspects(
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == len(report["suspects"]) > 0  # an underfit model disagrees with many labels
     assert {"predicted_label", "suspect_score", "label", "audio"} <= set(lines[0])
+
+
+def test_overfit_batch_keeps_the_runs_label_subset(digits_splits: Path, tmp_path: Path) -> None:
+    """A run trained on data.labels (a subset task) is probed on that subset, not on every label of train."""
+    from speechforge.data.manifest import read_manifest
+    from speechforge.diagnosis.dynamics import overfit_one_batch
+
+    overrides = [*digits_overrides(digits_splits, epochs=1), "model.channels=[4]", 'data.labels=["1","2"]']
+    recipe = load_recipe(ROOT / "recipes" / "digits_cnn.yaml", overrides)
+    train(recipe, tmp_path / "run", progress=False)
+    overfit_one_batch(tmp_path / "run", recipe, utterances=8, epochs=1, progress=False)
+    batch = read_manifest(tmp_path / "run" / "diagnosis" / "overfit_batch.jsonl")
+    assert {u.label for u in batch} == {"1", "2"}

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, Sampler
 from speechforge.audio.io import read_audio
 from speechforge.console import parallel_map
 from speechforge.data.importers.common import Skipped
-from speechforge.data.manifest import Manifest
+from speechforge.data.manifest import Manifest, read_manifest
 from speechforge.errors import SpeechforgeError
 
 # Waveform augmentation: (waveform (time,), rng) -> waveform (time',)
@@ -72,6 +72,15 @@ class LabelSet:
     @classmethod
     def load(cls, path: Path) -> LabelSet:
         return cls(json.loads(path.read_text(encoding="utf-8"))["labels"])
+
+
+def read_labelled_manifest(
+    path: str | Path, field: str = "label", labels: Sequence[str] | None = None, purpose: str = "classification"
+) -> Manifest:
+    """Read a manifest as a classification run uses it: every utterance must have ``field``, and only the
+    run's label subset (``data.labels``) is kept when there is one."""
+    manifest = read_manifest(path, required=(field,), purpose=purpose)
+    return keep_labels(manifest, labels, field) if labels else manifest
 
 
 def keep_labels(manifest: Manifest, labels: Sequence[str], field: str = "label") -> Manifest:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from speechforge.console import err_console, track
-from speechforge.data.manifest import Manifest, read_manifest, write_manifest
+from speechforge.data.dataset import read_labelled_manifest
+from speechforge.data.manifest import Manifest, write_manifest
 from speechforge.errors import SpeechforgeError
 from speechforge.training.recipe import Recipe, load_recipe
 
@@ -71,7 +72,7 @@ def learning_curve(
     if recipe.data.train is None:
         raise SpeechforgeError("data.train is not set in the run's recipe", path=run / "recipe.yaml")
     field = recipe.data.label_field
-    manifest = read_manifest(recipe.data.train, required=(field,), purpose="classification")
+    manifest = read_labelled_manifest(recipe.data.train, field, recipe.data.labels)
     seed = recipe.training.seed if seed is None else seed
     subsets = nested_subsets(manifest, fractions, field, seed)
     root = run / "learning_curve"

@@ -136,7 +136,8 @@ def overfit_one_batch(
 
     Returns ``{utterances, epochs, train_error, passed, message, run}``.
     """
-    from speechforge.data.manifest import read_manifest, write_manifest
+    from speechforge.data.dataset import read_labelled_manifest
+    from speechforge.data.manifest import write_manifest
     from speechforge.errors import SpeechforgeError
     from speechforge.training.recipe import load_recipe
     from speechforge.training.trainer import train
@@ -144,7 +145,7 @@ def overfit_one_batch(
     if recipe.data.train is None:
         raise SpeechforgeError("data.train is not set in the run's recipe", path=run / "recipe.yaml")
     field = recipe.data.label_field
-    manifest = read_manifest(recipe.data.train, required=(field,), purpose="classification")
+    manifest = read_labelled_manifest(recipe.data.train, field, recipe.data.labels)
     by_label: dict[str, list[int]] = {}
     for i, utt in enumerate(manifest):
         by_label.setdefault(str(utt.get(field)), []).append(i)

@@ -194,7 +194,7 @@ def find_suspects(
 ) -> list[dict[str, Any]]:
     """Suspected label errors of the run's data, most suspect first: ``[{id, audio, label, predicted, score,
     split}]`` where ``score`` is the self-confidence p(given label) (low = suspect). See the module docstring."""
-    from speechforge.data.dataset import keep_labels
+    from speechforge.data.dataset import read_labelled_manifest
     from speechforge.training.run import RunDir
 
     rundir = RunDir(run)
@@ -219,9 +219,7 @@ def find_suspects(
         path = getattr(recipe.data, split)
         if path is None:
             raise SpeechforgeError(f"data.{split} is not set in the run's recipe", path=rundir.recipe_path)
-        manifest = read_manifest(path, required=(field,), purpose="finding label errors")
-        if recipe.data.labels:
-            manifest = keep_labels(manifest, recipe.data.labels, field)
+        manifest = read_labelled_manifest(path, field, recipe.data.labels, purpose="finding label errors")
         known = [i for i, utt in enumerate(manifest) if str(utt.get(field)) in index]
         if len(known) < len(manifest):
             err_console.print(

@@ -77,17 +77,15 @@ def evaluate(run: str | Path, manifest: str | Path, *, batch_size: int = 64, pro
     Writes ``RUN/eval/<manifest stem>/metrics.json`` (the returned metrics), ``confusion.png`` and
     ``predictions.jsonl`` (id, label, predicted, probability of each class).
     """
-    from speechforge.data.dataset import LabelSet, keep_labels
-    from speechforge.data.manifest import read_manifest
+    from speechforge.data.dataset import LabelSet, read_labelled_manifest
     from speechforge.evaluation.plots import plot_confusion_matrix
     from speechforge.training.run import RunDir, load_task
 
     run_dir = RunDir(run)
     task = load_task(run_dir)
     recipe = run_dir.recipe()
-    data = read_manifest(manifest, required=(recipe.data.label_field,), purpose="evaluation")
-    if recipe.data.labels:  # the run was trained on a subset of labels: evaluate on the same subset
-        data = keep_labels(data, recipe.data.labels, recipe.data.label_field)
+    # A run trained on a label subset (data.labels) is evaluated on the same subset.
+    data = read_labelled_manifest(manifest, recipe.data.label_field, recipe.data.labels, purpose="evaluation")
     targets = LabelSet(task.labels).encode(data, recipe.data.label_field)
     dataset = UtteranceDataset(data, sample_rate=recipe.features.sample_rate, targets=targets, progress=progress)
     predictions = infer(task, dataset, batch_size=batch_size)

@@ -33,9 +33,9 @@ from speechforge.data.dataset import (
     UtteranceDataset,
     WaveformTransform,
     collate,
-    keep_labels,
+    read_labelled_manifest,
 )
-from speechforge.data.manifest import Manifest, read_manifest
+from speechforge.data.manifest import Manifest
 from speechforge.errors import SpeechforgeError
 from speechforge.evaluation.classification import infer, score
 from speechforge.evaluation.plots import plot_confusion_matrix
@@ -69,8 +69,7 @@ def read_split(recipe: Recipe, name: str) -> Manifest | None:
         if name in ("train", "dev"):
             raise SpeechforgeError(f"data.{name} is not set: pass data.{name}=PATH/{name}.jsonl")
         return None
-    manifest = read_manifest(path, required=(recipe.data.label_field,), purpose="classification")
-    return keep_labels(manifest, recipe.data.labels, recipe.data.label_field) if recipe.data.labels else manifest
+    return read_labelled_manifest(path, recipe.data.label_field, recipe.data.labels)
 
 
 def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:
@@ -78,7 +77,7 @@ def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:
     cfg = recipe.augment.synthesized
     if cfg.manifest is None:
         return train
-    extra = read_manifest(cfg.manifest, required=(recipe.data.label_field,), purpose="classification")
+    extra = read_labelled_manifest(cfg.manifest, recipe.data.label_field, recipe.data.labels)
     n = max(1, round(len(extra) * min(1.0, cfg.fraction)))
     chosen = sorted(np.random.default_rng(recipe.training.seed).permutation(len(extra))[:n].tolist())
     err_console.print(f"mixing {n} synthesized utterances from {cfg.manifest} into train")
