@@ -9,8 +9,16 @@ import pytest
 import torch
 
 from speechforge.data.asr_corpora import sentence
-from speechforge.decoding.ctc import BeamSearchDecoder, build_lexicon, collapse, greedy_decode
-from speechforge.decoding.lm import build_arpa
+from speechforge.decoding.ctc import (
+    BeamSearchDecoder,
+    GreedyDecoder,
+    build_decoder,
+    build_lexicon,
+    collapse,
+    greedy_decode,
+    lm_lexicon,
+)
+from speechforge.decoding.lm import arpa_vocabulary, build_arpa
 from speechforge.errors import SpeechforgeError
 from speechforge.text.tokenizer import CharTokenizer, Tokenizer, build_tokenizer
 
@@ -133,3 +141,90 @@ def test_lexicon_restricts_output(char_tok: CharTokenizer) -> None:
         BeamSearchDecoder(char_tok, lexicon={"zz": [["z", "z", "|"]]})
     with pytest.raises(SpeechforgeError, match="not found"):
         BeamSearchDecoder(char_tok, lm_path="/nonexistent/lm.arpa")
+
+
+# An LM over words where "bat" is known but rare: "the cat sat" is far more likely than "the bat sat".
+# "zebra" has a letter the tokenizer lacks.
+LM_CORPUS = [*CORPUS, "a bat ran", "the zebra ran"]
+
+
+@pytest.fixture(scope="module")
+def word_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    corpus = tmp_path_factory.mktemp("lm") / "corpus.txt"
+    corpus.write_text("\n".join(LM_CORPUS) + "\n")
+    build_arpa([corpus], corpus.with_name("lm.arpa"), order=3)
+    return corpus.with_name("lm.arpa")
+
+
+def test_arpa_vocabulary(word_lm: Path, tmp_path: Path) -> None:
+    words = arpa_vocabulary(word_lm)
+    assert words == sorted({w for line in LM_CORPUS for w in line.split()})  # write_arpa sorts the unigrams
+    with pytest.raises(SpeechforgeError, match=r"missing\.arpa: language model file not found"):
+        arpa_vocabulary(tmp_path / "missing.arpa")
+    text = tmp_path / "text.arpa"
+    text.write_text("\\data\\\nngram 1=3\n")
+    with pytest.raises(SpeechforgeError, match=r"text\.arpa: not an ARPA file: no \\1-grams: section"):
+        arpa_vocabulary(text)
+    broken = tmp_path / "broken.arpa"
+    broken.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tthe\n-0.5\n\n\\end\\\n")
+    with pytest.raises(SpeechforgeError, match=r"broken\.arpa:6: not an ARPA unigram line"):
+        arpa_vocabulary(broken)
+    binary = tmp_path / "lm.bin"
+    binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\0\0")
+    with pytest.raises(SpeechforgeError, match="KenLM binary"):
+        arpa_vocabulary(binary)
+
+
+def test_lm_lexicon_skips_words_the_tokenizer_cannot_spell(word_lm: Path, char_tok: CharTokenizer) -> None:
+    lexicon, skipped = lm_lexicon(word_lm, char_tok)
+    assert skipped == ["zebra"]
+    assert lexicon["cat"] == [["c", "a", "t", "|"]] and set(lexicon) == set(arpa_vocabulary(word_lm)) - {"zebra"}
+
+
+def test_build_decoder_choices_and_errors(word_lm: Path, char_tok: CharTokenizer) -> None:
+    lp = peaked(char_tok.encode("the cat sat"), char_tok.vocab_size)[None]
+    greedy = build_decoder(char_tok)
+    assert isinstance(greedy, GreedyDecoder) and greedy.decode(lp) == ["the cat sat"]
+    free = build_decoder(char_tok, "beam", beam_size=4)
+    assert isinstance(free, BeamSearchDecoder) and free.lexicon is None and free.decode(lp) == ["the cat sat"]
+    with_lm = build_decoder(char_tok, "beam", lm=word_lm)
+    assert isinstance(with_lm, BeamSearchDecoder) and with_lm.lexicon is not None
+    assert with_lm.skipped_words == ["zebra"] and with_lm.decode(lp) == ["the cat sat"]
+    with pytest.raises(SpeechforgeError, match="unknown decoder 'viterbi'; choose one of: greedy, beam"):
+        build_decoder(char_tok, "viterbi")
+    with pytest.raises(SpeechforgeError, match="an LM needs --decoder beam"):
+        build_decoder(char_tok, "greedy", lm=word_lm)
+    with pytest.raises(SpeechforgeError, match="not found"):
+        build_decoder(char_tok, "beam", lm="/nonexistent/lm.arpa")
+    n_words = len(arpa_vocabulary(word_lm))
+    with pytest.raises(SpeechforgeError, match=f"cannot spell any of the language model's {n_words} words"):
+        build_decoder(CharTokenizer(["<blank>", "|", "x"]), "beam", lm=word_lm)
+
+
+def test_build_decoder_lm_fixes_an_ambiguous_word(word_lm: Path, char_tok: CharTokenizer) -> None:
+    lp = ambiguous(char_tok, "the cat sat", "c", "b")
+    assert build_decoder(char_tok).decode(lp) == ["the bat sat"]
+    # "bat" is in the LM's lexicon: without LM weight the acoustics pick it, with weight the LM fixes it
+    assert build_decoder(char_tok, "beam", lm=word_lm, lm_weight=0.0).decode(lp) == ["the bat sat"]
+    assert build_decoder(char_tok, "beam", lm=word_lm, lm_weight=1.0).decode(lp) == ["the cat sat"]
+
+
+def test_sentencepiece_word_lm_is_refused(grammar: list[str], tmp_path: Path) -> None:
+    """Why: flashlight's lexicon decoder cannot read a SentencePiece word whose last piece lasts 2+ frames."""
+    tok: Tokenizer = build_tokenizer("bpe", grammar, tmp_path, vocab_size=100)
+    lexicon = build_lexicon(grammar, tok)
+    texts = grammar[:10]
+    decoder = BeamSearchDecoder(tok, beam_size=8, lexicon=lexicon)
+    one_frame, lengths = batch([peaked(tok.encode(t), tok.vocab_size, repeat=1) for t in texts])
+    assert decoder.decode(one_frame, lengths) == texts
+    two_frames, lengths = batch([peaked(tok.encode(t), tok.vocab_size, repeat=2) for t in texts])
+    assert greedy_decode(two_frames, lengths, tok) == texts
+    assert decoder.decode(two_frames, lengths) != texts  # words split wrongly
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(grammar) + "\n")
+    arpa = tmp_path / "lm.arpa"
+    build_arpa([corpus], arpa, order=2)
+    with pytest.raises(SpeechforgeError, match=r"needs `text\.tokenizer: char`"):
+        build_decoder(tok, "beam", lm=arpa)
+    assert build_decoder(tok, "beam").decode(two_frames, lengths) == texts  # lexicon-free is fine

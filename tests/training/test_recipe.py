@@ -53,7 +53,10 @@ def test_unknown_key_names_its_path_and_the_allowed_keys() -> None:
 def test_wrong_value_names_the_allowed_values() -> None:
     with pytest.raises(SpeechforgeError, match=r"optimizer.name: Input should be 'sgd', 'adam', 'adamw' or 'rmsprop'"):
         load_recipe(None, ["optimizer.name=adm"])
-    with pytest.raises(SpeechforgeError, match=r"model.name: unknown model 'rnn' \(allowed: cnn, crnn, logreg, mlp\)"):
+    with pytest.raises(
+        SpeechforgeError,
+        match=r"model.name: unknown model 'rnn' \(allowed: cnn, conformer_ctc, crnn, logreg, lstm_ctc, mlp, wav2vec2_ctc\)",
+    ):
         load_recipe(None, ["model.name=rnn"])
     with pytest.raises(SpeechforgeError, match=r"optimizer.lr: .*number"):
         load_recipe(None, ["optimizer.lr=fast"])

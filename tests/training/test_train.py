@@ -32,7 +32,7 @@ def test_run_folder_has_everything(trained_run: Path) -> None:
         assert (trained_run / name).is_file(), name
     with (trained_run / "history.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["epoch", "train_loss", "train_error", "dev_loss", "dev_error", "lr", "seconds"]
+    assert list(rows[0]) == ["epoch", "train_loss", "train_error", "dev_loss", "dev_error", "lr", "seconds", "padding"]
     assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])  # it learned
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert {"train", "dev", "train_dev", "test"} <= set(metrics)

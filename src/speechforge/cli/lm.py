@@ -80,3 +80,24 @@ def build_command(
         err_console.print("note: KenLM and the decoders built on it cannot load unigram models: use --order 2 or more")
     if as_json:
         typer.echo(json.dumps({"out": str(out), "backend": backend, "order": order, "ngrams": counts}))
+
+
+@app.command("tune")
+def tune_command(
+    run: Path = typer.Argument(..., help="ASR run folder made by `speechforge train`.", show_default=False),
+    manifest: Path = typer.Option(..., "--manifest", help="Dev manifest with text.", show_default=False),
+    lm: Path = typer.Option(..., "--lm", help="Word n-gram LM (ARPA), e.g. from `lm build`.", show_default=False),
+    beam_size: int = typer.Option(16, "--beam-size", min=1, help="Beam size."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+) -> None:
+    """Grid-search the LM weight and word score on dev; the best is stored in RUN/decoding.json and used by
+    `evaluate` / `predict` with the same --lm."""
+    from speechforge.evaluation.asr import tune_decoding
+
+    result = tune_decoding(run, manifest, lm, beam_size=beam_size)
+    err_console.print(
+        f"best on {manifest}: lm_weight {result['lm_weight']:g}, word_score {result['word_score']:g} → "
+        f"WER {result['wer']:.2%} (greedy {result['greedy_wer']:.2%}); wrote {Path(run) / 'decoding.json'}"
+    )
+    if as_json:
+        typer.echo(json.dumps(result))

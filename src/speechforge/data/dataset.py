@@ -25,6 +25,10 @@ from speechforge.errors import SpeechforgeError
 
 # Waveform augmentation: (waveform (time,), rng) -> waveform (time',)
 WaveformTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+# A training target: a class id (classification) or a sequence of token ids (CTC speech recognition).
+Target = int | list[int]
+# Why an utterance cannot be used (manifest position, its length in samples) -> a reason, or None to keep it.
+Rejection = Callable[[int, int], str | None]
 
 
 class LabelSet:
@@ -108,7 +112,7 @@ def _load_one(job: tuple[str, float, float | None, int]) -> np.ndarray | str:
 @dataclass
 class Example:
     waveform: torch.Tensor  # (time,)
-    target: int  # class id (-1 when unknown, e.g. at prediction)
+    target: Target  # class id (-1 when unknown, e.g. at prediction) or token ids
     index: int  # position in the manifest
 
 
@@ -118,7 +122,10 @@ class UtteranceDataset(Dataset[Example]):
     Args:
         manifest: the utterances.
         sample_rate: the model's rate; every file is resampled to it.
-        targets: class id per utterance (``LabelSet.encode``), or None.
+        targets: class id (``LabelSet.encode``) or token ids (``TranscriptEncoder.encode``) per utterance,
+            or None.
+        reject: says why an utterance cannot be used (e.g. too short for the model's subsampling): it is then
+            skipped and listed in ``skipped`` like an unreadable file.
         augment: waveform transform applied in ``__getitem__`` (training only), seeded per (epoch, item).
         seed: base seed of the augmentation.
         cache_hours: keep decoded audio in memory when the corpus is at most this long.
@@ -130,8 +137,9 @@ class UtteranceDataset(Dataset[Example]):
         manifest: Manifest,
         *,
         sample_rate: int,
-        targets: Sequence[int] | None = None,
+        targets: Sequence[Target] | None = None,
         augment: WaveformTransform | None = None,
+        reject: Rejection | None = None,
         seed: int = 0,
         cache_hours: float = 2.0,
         workers: int | None = None,
@@ -144,17 +152,27 @@ class UtteranceDataset(Dataset[Example]):
         self.skipped: list[Skipped] = []
         jobs = [(u.audio, u.offset, u.duration if u.is_segment else None, sample_rate) for u in manifest]
         self.cache: list[np.ndarray] | None = None
-        keep = list(range(len(manifest)))
+        # Lengths in samples: exact once decoded, else from the manifest's durations.
+        sizes = [round(u.duration * sample_rate) for u in manifest]
+        problems: dict[int, str] = {}
         if manifest.hours <= cache_hours:
             loaded = parallel_map(_load_one, jobs, workers=workers, description="loading audio", progress=progress)
-            keep = [i for i, x in enumerate(loaded) if not isinstance(x, str)]
-            for i, x in enumerate(loaded):
-                if isinstance(x, str):
-                    self.skipped.append(Skipped(f"{manifest.where(i)} ({manifest[i].audio})", x))
+            problems = {i: x for i, x in enumerate(loaded) if isinstance(x, str)}
+            sizes = [0 if isinstance(x, str) else len(x) for x in loaded]
+        if reject is not None:
+            for i, size in enumerate(sizes):
+                reason = None if i in problems else reject(i, size)
+                if reason is not None:
+                    problems[i] = reason
+        for i in sorted(problems):
+            self.skipped.append(Skipped(f"{manifest.where(i)} ({manifest[i].audio})", problems[i]))
+        keep = [i for i in range(len(manifest)) if i not in problems]
+        if manifest.hours <= cache_hours:
             self.cache = [loaded[i] for i in keep]  # type: ignore[misc]
         self.indices = keep  # positions in the manifest of the usable utterances
         self.jobs = [jobs[i] for i in keep]
-        all_targets = list(targets) if targets is not None else [-1] * len(manifest)
+        self.sizes = [sizes[i] for i in keep]  # samples per usable utterance (for length bucketing)
+        all_targets: list[Target] = list(targets) if targets is not None else [-1] * len(manifest)
         self.targets = [all_targets[i] for i in keep]
         if not self.indices:
             raise SpeechforgeError("no readable audio in this manifest", path=manifest.path)
@@ -194,14 +212,23 @@ class UtteranceDataset(Dataset[Example]):
 class Batch:
     waveforms: torch.Tensor  # (batch, time) zero-padded
     lengths: torch.Tensor  # (batch,) samples
-    targets: torch.Tensor  # (batch,) class ids
+    targets: torch.Tensor  # (batch,) class ids, or (batch, max_tokens) token ids padded with 0
     indices: torch.Tensor  # (batch,) manifest positions
+    target_lengths: torch.Tensor | None = None  # (batch,) tokens per utterance (token targets only)
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.waveforms.to(device), self.lengths.to(device), self.targets.to(device), self.indices)
+        target_lengths = None if self.target_lengths is None else self.target_lengths.to(device)
+        return Batch(
+            self.waveforms.to(device), self.lengths.to(device), self.targets.to(device), self.indices, target_lengths
+        )
 
     def __len__(self) -> int:
-        return int(self.targets.shape[0])
+        return int(self.waveforms.shape[0])
+
+    @property
+    def padding(self) -> float:
+        """Fraction of the batch's samples that are padding."""
+        return 1.0 - float(self.lengths.sum()) / max(1, self.waveforms.numel())
 
 
 def collate(examples: Sequence[Example]) -> Batch:
@@ -209,9 +236,15 @@ def collate(examples: Sequence[Example]) -> Batch:
     waveforms = torch.zeros(len(examples), int(lengths.max()))  # (batch, time)
     for row, e in enumerate(examples):
         waveforms[row, : e.waveform.shape[0]] = e.waveform
-    targets = torch.tensor([e.target for e in examples], dtype=torch.int64)
     indices = torch.tensor([e.index for e in examples], dtype=torch.int64)
-    return Batch(waveforms, lengths, targets, indices)
+    if not isinstance(examples[0].target, list):
+        return Batch(waveforms, lengths, torch.tensor([e.target for e in examples], dtype=torch.int64), indices)
+    token_lists = [e.target for e in examples if isinstance(e.target, list)]
+    target_lengths = torch.tensor([len(t) for t in token_lists], dtype=torch.int64)
+    targets = torch.zeros(len(examples), max(1, int(target_lengths.max())), dtype=torch.int64)  # (batch, tokens)
+    for row, tokens in enumerate(token_lists):
+        targets[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.int64)
+    return Batch(waveforms, lengths, targets, indices, target_lengths)
 
 
 class EpochShuffleSampler(Sampler[tuple[int, int]]):
@@ -231,3 +264,51 @@ class EpochShuffleSampler(Sampler[tuple[int, int]]):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         return iter((i, self.epoch) for i in torch.randperm(self.n, generator=generator).tolist())
+
+
+class BucketBatchSampler(Sampler[list[tuple[int, int]]]):
+    """Length-bucketed batches (ESPnet's ``numel`` batch bins, lhotse's and SpeechBrain's dynamic batching):
+    utterances sorted by length are packed greedily into batches holding at most ``max_samples`` samples of
+    padded audio (longest utterance × batch size) and at most ``max_batch`` utterances.
+
+    The batches are made once, so every epoch has the same number of them (Lightning counts the batches of
+    an epoch once, to know when to run dev); their order is shuffled per epoch from (seed, epoch), so a
+    resumed run replays the same epochs. Items are ``(index, epoch)`` as with :class:`EpochShuffleSampler`.
+    """
+
+    def __init__(self, sizes: Sequence[int], max_samples: int, max_batch: int, seed: int = 0) -> None:
+        if max_samples < max(sizes):
+            raise SpeechforgeError(
+                f"data.max_batch_seconds is shorter than the longest training utterance "
+                f"({max(sizes)} samples > {max_samples}): raise it"
+            )
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        self.seed, self.epoch = seed, 0
+        self.batches: list[list[int]] = []
+        current: list[int] = []
+        longest = 0
+        for i in np.argsort(self.sizes, kind="stable").tolist():
+            grown = max(longest, int(self.sizes[i]))
+            if current and (grown * (len(current) + 1) > max_samples or len(current) == max_batch):
+                self.batches.append(current)
+                current, grown = [], int(self.sizes[i])
+            current.append(i)
+            longest = grown
+        self.batches.append(current)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def padding_ratio(self) -> float:
+        """Fraction of the batches' samples that are padding."""
+        padded = sum(int(self.sizes[b].max()) * len(b) for b in self.batches)
+        return 1.0 - float(self.sizes.sum()) / padded
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        epoch = self.epoch
+        order = np.random.default_rng((self.seed, epoch)).permutation(len(self.batches)).tolist()
+        return iter([(i, epoch) for i in self.batches[b]] for b in order)

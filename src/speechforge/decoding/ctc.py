@@ -14,10 +14,15 @@ ctc_decoder`` wraps too):
 * without a lexicon: a ``LexiconFreeDecoder``; ``lm_path`` is then an LM over the tokenizer's tokens;
 * without ``lm_path``: flashlight's ``ZeroLM`` (acoustic scores only; ``lm_weight`` has no effect).
 
-Known limitation: lexicon decoding is tested with :class:`~speechforge.text.tokenizer.CharTokenizer`, whose
-spellings end with the ``"|"`` word separator (the silence token). With SentencePiece pieces there is no
-separate boundary token and flashlight's ``LexiconDecoder`` can split the piece sequence into other lexicon
-words (seen on peaked inputs); decode SentencePiece models lexicon-free (optionally with a token-level LM).
+Known limitation: lexicon decoding needs spellings that end with the silence token, as those of
+:class:`~speechforge.text.tokenizer.CharTokenizer` do (the ``"|"`` word separator). Once a word is complete,
+flashlight's ``LexiconDecoder`` is back at the trie root, where the only way to spend another frame without
+starting a word is blank or silence: a SentencePiece word whose last piece lasts two frames or more (``▁the
+▁the``) cannot be read, and the search inserts or merges words instead (``to the`` → ``today the``). Hence
+:func:`build_decoder` refuses word-level LM decoding with SentencePiece tokenizers; decode them lexicon-free.
+
+:func:`build_decoder` picks a decoder from options (``greedy`` | ``beam``, an optional word-level ARPA LM whose
+lexicon :func:`lm_lexicon` derives from the LM's vocabulary); both decoders have ``decode(log_probs, lengths)``.
 
 The final score of a hypothesis is ``acoustic + lm_weight * log_e(LM) + word_score * words``.
 """
@@ -31,10 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from speechforge.decoding.lm import arpa_vocabulary
 from speechforge.errors import SpeechforgeError
 from speechforge.text.tokenizer import Tokenizer
 
 UNK_WORD = "<unk>"
+DECODER_KINDS = ("greedy", "beam")
 
 
 def _as_batch(log_probs: Any, lengths: Any, tokenizer: Tokenizer) -> tuple[np.ndarray, list[int]]:
@@ -76,6 +83,17 @@ def greedy_decode(log_probs: Any, lengths: Any, tokenizer: Tokenizer) -> list[st
     return [tokenizer.decode(collapse(best[b, : sizes[b]].tolist(), tokenizer.blank_id)) for b in range(len(sizes))]
 
 
+class GreedyDecoder:
+    """Best-path decoding (:func:`greedy_decode`) behind the same ``decode`` as :class:`BeamSearchDecoder`."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def decode(self, log_probs: Any, lengths: Any = None) -> list[str]:
+        """The best-path transcript of each item of ``log_probs`` (batch, time, vocab)."""
+        return greedy_decode(log_probs, lengths, self.tokenizer)
+
+
 def build_lexicon(words: Sequence[str], tokenizer: Tokenizer) -> dict[str, list[list[str]]]:
     """Each word with its one spelling by ``tokenizer`` (``tokenizer.spell``), for :class:`BeamSearchDecoder`."""
     return {w: [tokenizer.spell(w)] for w in dict.fromkeys(w for word in words for w in word.split())}
@@ -108,6 +126,7 @@ class BeamSearchDecoder:
         if lm_path is not None and not Path(lm_path).is_file():
             raise SpeechforgeError("language model file not found", path=lm_path)
         self.tokenizer = tokenizer
+        self.skipped_words: list[str] = []  # LM words left out of the lexicon (set by build_decoder)
         self.lexicon = {w: [list(s) for s in spellings] for w, spellings in lexicon.items()} if lexicon else None
         tokens = tokenizer.tokens
         token_dict = Dictionary(tokens)
@@ -167,4 +186,76 @@ class BeamSearchDecoder:
         return texts
 
 
-__all__ = ["BeamSearchDecoder", "build_lexicon", "collapse", "greedy_decode"]
+def lm_lexicon(lm_path: str | Path, tokenizer: Tokenizer) -> tuple[dict[str, list[list[str]]], list[str]]:
+    """The lexicon for decoding with the word-level ARPA LM ``lm_path``: each word of its vocabulary
+    (:func:`~speechforge.decoding.lm.arpa_vocabulary`) spelled by ``tokenizer.spell``.
+
+    Returns ``(lexicon, skipped)``: ``skipped`` lists, in file order, the words the tokenizer cannot spell
+    (characters outside its vocabulary); they are left out of the lexicon, so the decoder never outputs them.
+    """
+    lexicon: dict[str, list[list[str]]] = {}
+    skipped: list[str] = []
+    for word in arpa_vocabulary(lm_path):
+        try:
+            lexicon[word] = [tokenizer.spell(word)]
+        except SpeechforgeError:
+            skipped.append(word)
+    return lexicon, skipped
+
+
+def build_decoder(
+    tokenizer: Tokenizer,
+    kind: str = "greedy",
+    *,
+    lm: str | Path | None = None,
+    beam_size: int = 16,
+    lm_weight: float = 0.5,
+    word_score: float = 0.0,
+) -> GreedyDecoder | BeamSearchDecoder:
+    """The decoder for ``--decoder KIND`` (greedy | beam) and an optional word-level ARPA LM ``lm``.
+
+    * ``greedy``: :class:`GreedyDecoder` (an ``lm`` is an error: it needs beam search);
+    * ``beam`` without ``lm``: a lexicon-free :class:`BeamSearchDecoder` (acoustic scores only);
+    * ``beam`` with ``lm``: a lexicon :class:`BeamSearchDecoder` over the LM's words (:func:`lm_lexicon`; the
+      words the tokenizer cannot spell are in the decoder's ``skipped_words``). A word-level LM cannot go in
+      the lexicon-free decoder, which would query it with tokens. Needs a tokenizer whose spellings end with
+      its silence token (``text.tokenizer: char``): see the module's docstring.
+    """
+    if kind not in DECODER_KINDS:
+        raise SpeechforgeError(f"unknown decoder '{kind}'; choose one of: {', '.join(DECODER_KINDS)}")
+    if kind == "greedy":
+        if lm is not None:
+            raise SpeechforgeError("an LM needs --decoder beam: greedy decoding cannot use a language model")
+        return GreedyDecoder(tokenizer)
+    if lm is None:
+        return BeamSearchDecoder(tokenizer, beam_size=beam_size, lm_weight=lm_weight, word_score=word_score)
+    lexicon, skipped = lm_lexicon(lm, tokenizer)
+    if not lexicon:
+        raise SpeechforgeError(
+            f"the tokenizer cannot spell any of the language model's {len(skipped)} words: build the LM from "
+            "transcripts normalized like the training data",
+            path=lm,
+        )
+    silence = tokenizer.tokens[tokenizer.silence_id]
+    if any(spelling[-1] != silence for spellings in lexicon.values() for spelling in spellings):
+        raise SpeechforgeError(
+            "word-level LM decoding needs `text.tokenizer: char` for now: with SentencePiece pieces, flashlight's "
+            "lexicon decoder splits words wrongly; decode this model without --lm"
+        )
+    decoder = BeamSearchDecoder(
+        tokenizer, beam_size=beam_size, lm_path=lm, lexicon=lexicon, lm_weight=lm_weight, word_score=word_score
+    )
+    decoder.skipped_words = skipped
+    return decoder
+
+
+__all__ = [
+    "DECODER_KINDS",
+    "BeamSearchDecoder",
+    "GreedyDecoder",
+    "build_decoder",
+    "build_lexicon",
+    "collapse",
+    "greedy_decode",
+    "lm_lexicon",
+]

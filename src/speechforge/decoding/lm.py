@@ -208,6 +208,34 @@ def arpa_counts(path: str | Path) -> list[int]:
     return counts
 
 
+def arpa_vocabulary(path: str | Path) -> list[str]:
+    """The words of an ARPA file's ``\\1-grams:`` section in file order, without ``<s>``, ``</s>`` and ``<unk>``."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpeechforgeError("language model file not found", path=path)
+    with open(path, "rb") as f:
+        if f.read(8) == b"mmap lm ":
+            raise SpeechforgeError("a KenLM binary has no readable word list: give the ARPA file", path=path)
+    words: list[str] = []
+    in_unigrams = False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not in_unigrams:
+                in_unigrams = line == "\\1-grams:"
+                continue
+            if not line or line.startswith("\\"):
+                return words
+            fields = line.split()
+            if len(fields) < 2:
+                raise SpeechforgeError(f"not an ARPA unigram line: {line!r}", path=path, line=number)
+            if fields[1] not in (BOS, EOS, UNK):
+                words.append(fields[1])
+    if not in_unigrams:
+        raise SpeechforgeError("not an ARPA file: no \\1-grams: section", path=path)
+    return words
+
+
 def build_arpa(text_files: Sequence[str | Path], out: str | Path, order: int = 3) -> NgramLM:
     """Read ``text_files``, build an interpolated modified Kneser–Ney model and write it to ``out`` (ARPA)."""
     if order < 1:
@@ -224,6 +252,7 @@ __all__ = [
     "NgramLM",
     "adjusted_counts",
     "arpa_counts",
+    "arpa_vocabulary",
     "build_arpa",
     "build_lm",
     "count_ngrams",

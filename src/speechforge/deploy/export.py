@@ -1,23 +1,29 @@
-"""``speechforge export``: one self-contained model file, waveform → class probabilities.
+"""``speechforge export``: one self-contained model file, waveform → class probabilities (classifier) or
+per-frame CTC log-probabilities (speech recognizer).
 
 DIR/model.onnx  (or model.pt for TorchScript)   inputs: waveform (batch, time) float32 at the run's
-                                                 sample rate, lengths (batch,) int64; output:
-                                                 probabilities (batch, n_classes)
-DIR/model.json                                   sample_rate, labels, input and output names
+                                                 sample rate, lengths (batch,) int64; outputs:
+                                                 probabilities (batch, n_classes), or
+                                                 log_probs (batch, frames, vocab) and out_lengths (batch,)
+DIR/model.json                                   sample_rate, labels or tokens (+ blank id), input and
+                                                 output names
+DIR/tokenizer.json / tokenizer.model             asr: the run's tokenizer, to decode the log-probabilities
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from speechforge.deploy.inference import WaveformClassifier
+from speechforge.deploy.inference import WaveformClassifier, WaveformRecognizer
 from speechforge.errors import SpeechforgeError
+from speechforge.tasks.asr import ASRTask
 from speechforge.training.run import RunDir, load_task
 
 FORMATS = ("onnx", "torchscript")
@@ -35,7 +41,14 @@ def export(run: str | Path, out: str | Path, *, format: str = "onnx") -> Path:
     run_dir = RunDir(run)
     task = load_task(run_dir)
     rate = run_dir.recipe().features.sample_rate
-    model = WaveformClassifier(task).eval()
+    asr = isinstance(task, ASRTask)
+    model = (WaveformRecognizer(task) if isinstance(task, ASRTask) else WaveformClassifier(task)).eval()
+    outputs = ["log_probs", "out_lengths"] if asr else ["probabilities"]
+    dynamic: dict[str, dict[int, str]] = {"waveform": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
+    if asr:
+        dynamic.update({"log_probs": {0: "batch", 1: "frames"}, "out_lengths": {0: "batch"}})
+    else:
+        dynamic["probabilities"] = {0: "batch"}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     example = _example(rate)
@@ -49,12 +62,8 @@ def export(run: str | Path, out: str | Path, *, format: str = "onnx") -> Path:
                 example,
                 str(path),
                 input_names=["waveform", "lengths"],
-                output_names=["probabilities"],
-                dynamic_axes={
-                    "waveform": {0: "batch", 1: "time"},
-                    "lengths": {0: "batch"},
-                    "probabilities": {0: "batch"},
-                },
+                output_names=outputs,
+                dynamic_axes=dynamic,
                 opset_version=17,
                 dynamo=False,
             )
@@ -68,9 +77,22 @@ def export(run: str | Path, out: str | Path, *, format: str = "onnx") -> Path:
         "format": format,
         "model": path.name,
         "sample_rate": rate,
-        "labels": task.labels,
         "inputs": {"waveform": "(batch, time) float32", "lengths": "(batch,) int64 samples"},
-        "outputs": {"probabilities": "(batch, n_classes) float32"},
     }
+    if isinstance(task, ASRTask):
+        tokenizer_file = next(
+            p for p in (run_dir.path / "tokenizer.json", run_dir.path / "tokenizer.model") if p.exists()
+        )
+        shutil.copy(tokenizer_file, out / tokenizer_file.name)
+        meta["tokenizer"] = tokenizer_file.name
+        meta["tokens"] = task.tokenizer.tokens
+        meta["blank_id"] = task.tokenizer.blank_id
+        meta["outputs"] = {
+            "log_probs": "(batch, frames, vocab) float32 log-softmax over tokens",
+            "out_lengths": "(batch,) int64 valid frames",
+        }
+    else:
+        meta["labels"] = task.labels
+        meta["outputs"] = {"probabilities": "(batch, n_classes) float32"}
     (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return path

@@ -78,9 +78,9 @@ def predict_probs(
     """(positions in ``manifest`` that could be read, probabilities over ``labels`` for them)."""
     from speechforge.data.dataset import UtteranceDataset
     from speechforge.evaluation.classification import infer
-    from speechforge.training.run import RunDir, load_task
+    from speechforge.training.run import RunDir, load_classifier
 
-    task = load_task(run)
+    task = load_classifier(run)
     rate = RunDir(run).recipe().features.sample_rate
     dataset = UtteranceDataset(manifest, sample_rate=rate, progress=progress)
     out = infer(task, dataset)

@@ -79,10 +79,10 @@ def evaluate(run: str | Path, manifest: str | Path, *, batch_size: int = 64, pro
     """
     from speechforge.data.dataset import LabelSet, read_labelled_manifest
     from speechforge.evaluation.plots import plot_confusion_matrix
-    from speechforge.training.run import RunDir, load_task
+    from speechforge.training.run import RunDir, load_classifier
 
     run_dir = RunDir(run)
-    task = load_task(run_dir)
+    task = load_classifier(run_dir)
     recipe = run_dir.recipe()
     # A run trained on a label subset (data.labels) is evaluated on the same subset.
     data = read_labelled_manifest(manifest, recipe.data.label_field, recipe.data.labels, purpose="evaluation")

@@ -141,3 +141,14 @@ class ClassificationTask(nn.Module):
         if self.binary:
             return (logits[:, 0] > 0).long()
         return logits.argmax(dim=1)
+
+    def count_errors(self, logits: torch.Tensor, batch: Batch) -> tuple[int, int]:
+        """(misclassified utterances, utterances): their ratio is the error rate."""
+        return int((self.predict(logits.detach()) != batch.targets).sum()), len(batch)
+
+    def on_train_epoch_start(self, epoch: int) -> None:
+        """Nothing changes between epochs for a classifier."""
+
+    def parameter_groups(self, lr: float) -> list[dict[str, object]] | None:
+        """One learning rate for every parameter."""
+        return None

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-HISTORY_COLUMNS = ("epoch", "train_loss", "train_error", "dev_loss", "dev_error", "lr", "seconds")
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_error", "dev_loss", "dev_error", "lr", "seconds", "padding")
 
 
 def write_history(path: Path, rows: Sequence[dict[str, float]]) -> None:
@@ -19,7 +19,7 @@ def write_history(path: Path, rows: Sequence[dict[str, float]]) -> None:
 
 def read_history(path: Path) -> list[dict[str, float]]:
     with path.open(newline="", encoding="utf-8") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: float(v) if v else float("nan") for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def plot_history(rows: Sequence[dict[str, float]], plots_dir: Path) -> list[Path]:

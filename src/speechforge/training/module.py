@@ -13,8 +13,9 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from speechforge.data.dataset import Batch, EpochShuffleSampler
+from speechforge.data.dataset import Batch
 from speechforge.errors import SpeechforgeError
+from speechforge.tasks.asr import ASRTask
 from speechforge.tasks.base import Stage
 from speechforge.tasks.classification import ClassificationTask
 from speechforge.training.optim import EpochSchedule, build_optimizer, l2_penalty
@@ -22,17 +23,24 @@ from speechforge.training.recipe import Recipe
 
 
 class Accumulator:
-    """Example-weighted running loss and error over one pass."""
+    """Running loss (weighted by examples), error (errors over units: utterances, or reference words for the
+    WER) and padding over one pass."""
 
     def __init__(self) -> None:
         self.loss_sum = 0.0
-        self.errors = 0
         self.n = 0
+        self.errors = 0
+        self.units = 0
+        self.padding_sum = 0.0
+        self.batches = 0
 
-    def add(self, loss: float, errors: int, n: int) -> None:
+    def add(self, loss: float, n: int, errors: int, units: int, padding: float = 0.0) -> None:
         self.loss_sum += loss * n
-        self.errors += errors
         self.n += n
+        self.errors += errors
+        self.units += units
+        self.padding_sum += padding
+        self.batches += 1
 
     @property
     def loss(self) -> float:
@@ -40,11 +48,16 @@ class Accumulator:
 
     @property
     def error(self) -> float:
-        return self.errors / self.n if self.n else float("nan")
+        return self.errors / self.units if self.units else float("nan")
+
+    @property
+    def padding(self) -> float:
+        """Mean fraction of padded samples per batch."""
+        return self.padding_sum / self.batches if self.batches else float("nan")
 
 
 class TaskModule(pl.LightningModule):
-    """Wraps a :class:`ClassificationTask` for Lightning.
+    """Wraps a task (:class:`ClassificationTask`, :class:`ASRTask`) for Lightning.
 
     Args:
         task: what to compute.
@@ -52,7 +65,7 @@ class TaskModule(pl.LightningModule):
         m: number of training examples (the lecture's m, for the explicit L2 term λ/(2m)·Σ‖w‖²).
     """
 
-    def __init__(self, task: ClassificationTask, recipe: Recipe, m: int) -> None:
+    def __init__(self, task: ClassificationTask | ASRTask, recipe: Recipe, m: int) -> None:
         super().__init__()
         self.task = task
         self.recipe = recipe
@@ -65,7 +78,8 @@ class TaskModule(pl.LightningModule):
 
     # ----------------------------------------------------------------------------------------- optimizer
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        optimizer = build_optimizer(self.task, self.recipe.optimizer)
+        groups = self.task.parameter_groups(self.recipe.optimizer.lr)
+        optimizer = build_optimizer(self.task, self.recipe.optimizer, groups)
         self.schedule = EpochSchedule(optimizer, self.recipe.schedule, self.recipe.training.max_epochs)
         if getattr(self, "_pending_schedule_state", None) is not None:
             self.schedule.load_state_dict(self._pending_schedule_state)
@@ -78,15 +92,18 @@ class TaskModule(pl.LightningModule):
         torch.manual_seed(self.recipe.training.seed * 100_003 + self.current_epoch)
         # Lightning sets the sampler's epoch from its progress counters, which are one behind after resuming
         # from a checkpoint written at the end of an epoch's validation; the epoch number itself is exact.
-        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
-        if isinstance(sampler, EpochShuffleSampler):
-            sampler.set_epoch(self.current_epoch)
+        loader = self.trainer.train_dataloader
+        for sampler in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+            set_epoch = getattr(sampler, "set_epoch", None)
+            if set_epoch is not None:
+                set_epoch(self.current_epoch)
+        self.task.on_train_epoch_start(self.current_epoch)
         self.train_acc = Accumulator()
         self.epoch_started = time.perf_counter()
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        logits = self.task.compute_forward(batch, Stage.TRAIN)  # (batch, n_outputs)
-        loss = self.task.compute_objectives(logits, batch, Stage.TRAIN)
+        outputs = self.task.compute_forward(batch, Stage.TRAIN)  # logits, or (log_probs, lengths)
+        loss = self.task.compute_objectives(outputs, batch, Stage.TRAIN)  # type: ignore[arg-type]
         if self.recipe.regularization.l2 > 0:
             loss = loss + l2_penalty(self.task.model, self.recipe.regularization.l2, self.m)
         if not torch.isfinite(loss):
@@ -96,8 +113,8 @@ class TaskModule(pl.LightningModule):
                 f"training diverged. Lower the learning rate (e.g. optimizer.lr={lr / 10:g}), or set "
                 "training.gradient_clip=1.0"
             )
-        errors = int((self.task.predict(logits.detach()) != batch.targets).sum())
-        self.train_acc.add(float(loss.detach()), errors, len(batch))
+        errors, units = self.task.count_errors(outputs, batch)  # type: ignore[arg-type]
+        self.train_acc.add(float(loss.detach()), len(batch), errors, units, batch.padding)
         return loss
 
     # ------------------------------------------------------------------------------------------ dev pass
@@ -105,10 +122,10 @@ class TaskModule(pl.LightningModule):
         self.dev_acc = Accumulator()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        logits = self.task.compute_forward(batch, Stage.DEV)
-        loss = self.task.compute_objectives(logits, batch, Stage.DEV)
-        errors = int((self.task.predict(logits) != batch.targets).sum())
-        self.dev_acc.add(float(loss), errors, len(batch))
+        outputs = self.task.compute_forward(batch, Stage.DEV)
+        loss = self.task.compute_objectives(outputs, batch, Stage.DEV)  # type: ignore[arg-type]
+        errors, units = self.task.count_errors(outputs, batch)  # type: ignore[arg-type]
+        self.dev_acc.add(float(loss), len(batch), errors, units)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
@@ -122,12 +139,17 @@ class TaskModule(pl.LightningModule):
             "dev_error": self.dev_acc.error,
             "lr": lr,
             "seconds": time.perf_counter() - self.epoch_started,
+            "padding": self.train_acc.padding,
         }
+        if isinstance(self.task, ASRTask):
+            row["dev_wer"] = row["dev_error"]
         self.history.append(row)
         # Logged for EarlyStopping / ModelCheckpoint, which monitor dev_error or dev_loss.
         self.log("dev_error", row["dev_error"], prog_bar=True)
         self.log("dev_loss", row["dev_loss"], prog_bar=True)
         self.log("train_error", row["train_error"], prog_bar=True)
+        if "dev_wer" in row:
+            self.log("dev_wer", row["dev_wer"])
         monitor = self.recipe.regularization.early_stopping.monitor
         if self.schedule is not None:
             self.schedule.step(row[monitor] if not math.isnan(row[monitor]) else None)
@@ -137,7 +159,7 @@ class TaskModule(pl.LightningModule):
         checkpoint["speechforge"] = {
             "history": self.history,
             "schedule": self.schedule.state_dict() if self.schedule else None,
-            "labels": self.task.labels,
+            "labels": getattr(self.task, "labels", None),
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -11,13 +11,13 @@ from torch import nn
 from speechforge.training.recipe import OptimizerConfig, ScheduleConfig
 
 
-def decayed_parameters(model: nn.Module) -> Iterable[nn.Parameter]:
+def decayed_parameters(model: nn.Module, include_frozen: bool = False) -> Iterable[nn.Parameter]:
     """The weights w the lecture's L2 term penalizes: not biases, not normalization scales."""
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._NormBase | nn.LayerNorm | nn.GroupNorm):
             continue
         for name, param in module.named_parameters(recurse=False):
-            if param.requires_grad and not name.startswith("bias"):
+            if (param.requires_grad or include_frozen) and not name.startswith("bias"):
                 yield param
 
 
@@ -31,15 +31,28 @@ def l2_penalty(model: nn.Module, lam: float, m: int) -> torch.Tensor:
     return total * (lam / (2.0 * m))
 
 
-def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> torch.optim.Optimizer:
-    """The optimizer the recipe names; ``weight_decay`` applies to weights only (not biases or BN)."""
-    decay = list(decayed_parameters(model))
-    decay_ids = {id(p) for p in decay}
-    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in decay_ids]
-    groups: list[dict[str, Any]] = [
-        {"params": decay, "weight_decay": cfg.weight_decay},
-        {"params": rest, "weight_decay": 0.0},
-    ]
+def build_optimizer(
+    model: nn.Module, cfg: OptimizerConfig, groups: list[dict[str, Any]] | None = None
+) -> torch.optim.Optimizer:
+    """The optimizer the recipe names; ``weight_decay`` applies to weights only (not biases or norms).
+
+    ``groups``: parameter groups with their own ``lr`` (e.g. wav2vec2's layer-wise rates); every group is split
+    into its decayed and non-decayed parameters. Without groups every trainable parameter gets ``cfg.lr``.
+    Parameters frozen now but in a group (an encoder unfrozen after some epochs) are kept in the optimizer.
+    """
+    decay_ids = {id(p) for p in decayed_parameters(model, include_frozen=groups is not None)}
+    if groups is None:
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": cfg.lr}]
+    split: list[dict[str, Any]] = []
+    for group in groups:
+        params = list(group["params"])
+        for decayed in (True, False):
+            chosen = [p for p in params if (id(p) in decay_ids) == decayed]
+            if chosen:
+                split.append(
+                    {"params": chosen, "lr": group["lr"], "weight_decay": cfg.weight_decay if decayed else 0.0}
+                )
+    groups = split
     if cfg.name == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     if cfg.name == "adam":

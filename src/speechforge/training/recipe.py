@@ -11,23 +11,20 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from speechforge.errors import SpeechforgeError
-
-InitName = Literal[
-    "default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "zeros"
-]
-Activation = Literal["relu", "tanh", "sigmoid", "gelu", "leaky_relu"]
-
-
-class Section(BaseModel):
-    """A recipe section: unknown keys are errors, never silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from speechforge.training.model_sections import (
+    CLASSIFIER_MODELS,
+    CTC_MODELS,
+    MODEL_CONFIGS,
+    CNNConfig,
+    ModelConfig,
+    Section,
+)
 
 
 class DataConfig(Section):
@@ -37,8 +34,27 @@ class DataConfig(Section):
     dev: Path | None = None  # monitored for early stopping and model selection
     test: Path | None = None  # evaluated once at the end, never used for decisions
     train_dev: Path | None = None  # held-out slice of train (`data split --train-dev`): variance vs mismatch
-    label_field: str = "label"  # manifest field holding the class label
+    label_field: str = "label"  # manifest field holding the class label (task: classification)
     labels: list[str] | None = None  # keep only these labels (e.g. [yes, no] of the commands corpus)
+    text_field: str = "text"  # manifest field holding the transcript (task: asr)
+    # Length-bucketed batches: utterances of similar duration are batched together and a batch holds at most
+    # this many seconds of (padded) audio, so little compute is spent on padding. None: batches of
+    # optimizer.batch_size utterances in random order.
+    max_batch_seconds: float | None = Field(None, gt=0)
+
+
+class TextConfig(Section):
+    """Transcripts (task: asr): how they are normalized and split into CTC tokens.
+
+    The same normalization is applied to the training targets, to the references and to the hypotheses
+    before scoring (``speechforge.text.TextNormalizer``)."""
+
+    tokenizer: Literal["char", "bpe", "unigram"] = "char"  # characters, or sentencepiece pieces
+    vocab_size: int = Field(64, ge=4)  # bpe / unigram only: pieces including <blank> and <unk>
+    lowercase: bool = True
+    strip_punctuation: bool = True  # apostrophes inside words deleted, other punctuation → space
+    digits_to_words: Literal["en", "en-digits"] | None = None  # "12" → "twelve" (en) / "one two" (en-digits)
+    nfc: bool = True  # Unicode NFC composition
 
 
 class FeaturesConfig(Section):
@@ -55,61 +71,16 @@ class FeaturesConfig(Section):
     normalization: Literal["global", "utterance", "none"] = "global"
 
 
-class _ModelBase(Section):
-    init: InitName = "default"  # weight initialisation scheme (models/init.py)
-    dropout: float | None = Field(None, ge=0, lt=1)  # overrides regularization.dropout for this model
-
-
-class LogRegConfig(_ModelBase):
-    """The lecture's logistic regression on utterance-pooled features: sigmoid for 2 classes, softmax else."""
-
-    name: Literal["logreg"] = "logreg"
-    pooling: Literal["mean", "meanstd"] = "meanstd"  # statistics pooled over frames
-
-
-class MLPConfig(_ModelBase):
-    """Fully connected layers on pooled features: Linear → BatchNorm → activation → Dropout."""
-
-    name: Literal["mlp"] = "mlp"
-    hidden: list[int] = Field(default_factory=lambda: [256, 256])  # units per hidden layer
-    activation: Activation = "relu"
-    batch_norm: bool = True
-    pooling: Literal["mean", "meanstd"] = "meanstd"
-
-
-class CNNConfig(_ModelBase):
-    """2-D convolution blocks over (time, frequency) with batch norm and dropout, then global pooling."""
-
-    name: Literal["cnn"] = "cnn"
-    channels: list[int] = Field(default_factory=lambda: [32, 64, 128])  # one conv block per entry
-    kernel_size: int = Field(3, ge=1)
-    activation: Activation = "relu"
-    batch_norm: bool = True
-
-
-class CRNNConfig(_ModelBase):
-    """Convolutional front end followed by a recurrent (GRU) layer over time: the sequence model."""
-
-    name: Literal["crnn"] = "crnn"
-    channels: list[int] = Field(default_factory=lambda: [32, 64])
-    rnn_hidden: int = Field(128, ge=1)
-    rnn_layers: int = Field(1, ge=1)
-    bidirectional: bool = True
-    batch_norm: bool = True
-
-
-ModelConfig = Annotated[LogRegConfig | MLPConfig | CNNConfig | CRNNConfig, Field(discriminator="name")]
-
-
 class LossConfig(Section):
     """auto: bce for two classes, ce otherwise. ce is softmax + negative log-likelihood."""
 
-    name: Literal["auto", "bce", "ce", "focal"] = "auto"
+    name: Literal["auto", "bce", "ce", "focal", "ctc"] = "auto"  # auto: ctc for task: asr
     # None, "auto" (inverse class frequency of train), {label: weight} or [weight per label (sorted labels)].
     class_weights: Literal["auto"] | dict[str, float] | list[float] | None = None
     label_smoothing: float = Field(0.0, ge=0, lt=1)  # ce only
     gamma: float = Field(2.0, ge=0)  # focal: (1 − p_t)^γ down-weights well-classified examples
     alpha: float | list[float] | None = None  # focal: class balance factor α_t
+    zero_infinity: bool = True  # ctc: an impossible alignment gives loss 0 instead of inf (numerical safety)
 
 
 class OptimizerConfig(Section):
@@ -156,7 +127,8 @@ class EarlyStoppingConfig(Section):
     """Stop when the monitored dev metric stops improving; the best checkpoint is restored."""
 
     enabled: bool = True
-    monitor: Literal["dev_error", "dev_loss"] = "dev_error"
+    # dev_error is the dev error rate: 1 − accuracy for classification, the WER for asr (dev_wer names it)
+    monitor: Literal["dev_error", "dev_loss", "dev_wer"] = "dev_error"
     patience: int = Field(8, ge=1)  # epochs without an improvement larger than min_delta
     min_delta: float = Field(0.0, ge=0)
 
@@ -210,17 +182,34 @@ class TrainingConfig(Section):
 
 
 class Recipe(Section):
-    task: Literal["classification"] = "classification"
+    task: Literal["classification", "asr"] = "classification"  # asr: CTC speech recognition
     baseline_error: float | None = Field(None, ge=0, le=1)  # human-level / best-known error (diagnosis)
     data: DataConfig = Field(default_factory=DataConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     model: ModelConfig = Field(default_factory=CNNConfig)
+    text: TextConfig = Field(default_factory=TextConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    @model_validator(mode="after")
+    def _task_matches_model(self) -> Recipe:
+        name = self.model.name
+        if self.task == "asr" and name not in CTC_MODELS:
+            raise ValueError(f"task: asr needs a CTC model (model.name: {' | '.join(CTC_MODELS)}), got {name!r}")
+        if self.task == "classification" and name not in CLASSIFIER_MODELS:
+            classifiers = " | ".join(CLASSIFIER_MODELS)
+            raise ValueError(f"model.name: {name} is a CTC model: set task: asr (or a classifier: {classifiers})")
+        if self.task == "asr" and self.loss.name not in ("auto", "ctc"):
+            raise ValueError(f"task: asr trains with loss.name: ctc, got {self.loss.name!r}")
+        if self.task == "classification" and self.loss.name == "ctc":
+            raise ValueError("loss.name: ctc is for task: asr")
+        if self.task == "classification" and self.regularization.early_stopping.monitor == "dev_wer":
+            raise ValueError("regularization.early_stopping.monitor: dev_wer is for task: asr (use dev_error)")
+        return self
 
     @property
     def dropout(self) -> float:
@@ -255,12 +244,7 @@ class Recipe(Section):
 def _section_class(loc: Sequence[Any]) -> type[BaseModel] | None:
     """The schema class that owns the key at ``loc`` (a pydantic error location)."""
     cls: type[BaseModel] = Recipe
-    models: dict[str, type[BaseModel]] = {
-        "logreg": LogRegConfig,
-        "mlp": MLPConfig,
-        "cnn": CNNConfig,
-        "crnn": CRNNConfig,
-    }
+    models: dict[str, type[BaseModel]] = dict(MODEL_CONFIGS)
     for part in loc[:-1]:
         if cls is Recipe and part == "model":
             continue
@@ -280,7 +264,7 @@ def describe_errors(exc: ValidationError) -> str:
     """Turn pydantic's errors into ``path: problem (allowed: …)`` messages, one per problem."""
     messages = []
     for err in exc.errors():
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("logreg", "mlp", "cnn", "crnn"))]
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in MODEL_CONFIGS)]
         path = ".".join(str(p) for p in loc) or "recipe"
         if err["type"] == "extra_forbidden":
             owner = _section_class(err["loc"])
@@ -291,7 +275,9 @@ def describe_errors(exc: ValidationError) -> str:
             messages.append(f"{path}: unknown key (allowed: {', '.join(allowed)}){hint}")
         elif err["type"] == "union_tag_invalid":
             tag = (err.get("ctx") or {}).get("tag")
-            messages.append(f"{path}.name: unknown model {tag!r} (allowed: cnn, crnn, logreg, mlp)")
+            messages.append(f"{path}.name: unknown model {tag!r} (allowed: {', '.join(sorted(MODEL_CONFIGS))})")
+        elif err["type"] == "value_error":
+            messages.append(f"{path}: {err['msg'].removeprefix('Value error, ')}")
         else:
             got = err.get("input")
             shown = "" if isinstance(got, dict) else f" (got {got!r})"
@@ -358,6 +344,8 @@ def load_recipe(path: str | Path | None, overrides: Sequence[str] = ()) -> Recip
     raw = apply_overrides(raw, overrides)
     if isinstance(raw.get("model"), dict):
         raw["model"].setdefault("name", CNNConfig().name)  # the default model family
+    if raw.get("task") == "asr" and "model" not in raw:
+        raw["model"] = {"name": "conformer_ctc"}  # the default CTC model
     try:
         return Recipe.model_validate(raw)
     except ValidationError as exc:

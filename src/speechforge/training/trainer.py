@@ -1,6 +1,7 @@
 """``speechforge train``: the lecture's "Steps to train a model", in reading order.
 
-1. read the manifests and the label set (train defines it; an unseen dev/test label is an error);
+1. read the manifests and the targets: the label set, or for asr the tokenizer of the normalized
+   transcripts (train defines them; training/data.py);
 2. build the task: features, normalization, model (with its initialisation), loss;
 3. normalize with train statistics only (μ_train, σ_train), stored with the model;
 4. minimize the cost with the recipe's optimizer, batch size, schedule and regularization (Lightning runs
@@ -17,42 +18,26 @@ import shutil
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from speechforge.audio.augment import NoiseBank, add_noise, speed_perturb
 from speechforge.console import err_console, progress_enabled
-from speechforge.data.dataset import (
-    EpochShuffleSampler,
-    LabelSet,
-    UtteranceDataset,
-    WaveformTransform,
-    collate,
-    read_labelled_manifest,
-)
-from speechforge.data.manifest import Manifest
+from speechforge.data.dataset import UtteranceDataset, collate
 from speechforge.errors import SpeechforgeError
 from speechforge.evaluation.classification import infer, score
 from speechforge.evaluation.plots import plot_confusion_matrix
+from speechforge.tasks.asr import ASRTask, TranscriptEncoder
 from speechforge.tasks.classification import ClassificationTask
+from speechforge.training.data import SPLITS, TrainingData, prepare_data, read_manifests, read_split, train_loader
 from speechforge.training.history import plot_history, write_history
 from speechforge.training.recipe import Recipe
 from speechforge.training.run import RunDir
 
-SPLITS = ("train", "dev", "train_dev", "test")
-
-
-@dataclass
-class TrainingData:
-    labels: LabelSet
-    datasets: dict[str, UtteranceDataset]  # train (augmented), dev, and train_dev / test when given
-    clean_train: UtteranceDataset  # train without augmentation, for normalizer statistics and final error
-    skipped: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+__all__ = ["TrainResult", "fit_normalizer", "read_split", "train"]
 
 
 @dataclass
@@ -62,92 +47,15 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
-# --------------------------------------------------------------------------------------------- 1. data
-def read_split(recipe: Recipe, name: str) -> Manifest | None:
-    path = getattr(recipe.data, name)
-    if path is None:
-        if name in ("train", "dev"):
-            raise SpeechforgeError(f"data.{name} is not set: pass data.{name}=PATH/{name}.jsonl")
-        return None
-    return read_labelled_manifest(path, recipe.data.label_field, recipe.data.labels)
-
-
-def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:
-    """The lecture's "use speech synthesis": append (a seeded fraction of) a synthesized manifest to train."""
-    cfg = recipe.augment.synthesized
-    if cfg.manifest is None:
-        return train
-    extra = read_labelled_manifest(cfg.manifest, recipe.data.label_field, recipe.data.labels)
-    n = max(1, round(len(extra) * min(1.0, cfg.fraction)))
-    chosen = sorted(np.random.default_rng(recipe.training.seed).permutation(len(extra))[:n].tolist())
-    err_console.print(f"mixing {n} synthesized utterances from {cfg.manifest} into train")
-    return Manifest(
-        utterances=[*train.utterances, *(extra[i] for i in chosen)],
-        path=train.path,
-        lines=[*train.lines, *(extra.line_of(i) for i in chosen)],
-    )
-
-
-def build_waveform_augment(recipe: Recipe) -> WaveformTransform | None:
-    """Speed perturbation then additive noise, on the training waveforms only."""
-    speed, noise = recipe.augment.speed, recipe.augment.noise
-    rate = recipe.features.sample_rate
-    use_speed = any(f != 1.0 for f in speed.factors)
-    bank = NoiseBank(noise.folder, sample_rate=rate) if noise.prob > 0 and noise.folder else None
-    if not use_speed and noise.prob == 0:
-        return None
-
-    def augment(waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if use_speed:
-            waveform = speed_perturb(waveform, rng, factors=tuple(speed.factors), sample_rate=rate)
-        if noise.prob > 0 and rng.random() < noise.prob:
-            waveform = add_noise(waveform, rng, snr_db=noise.snr, noise=bank.sample(rng) if bank else None)
-        return waveform
-
-    return augment
-
-
-def prepare_data(recipe: Recipe, progress: bool) -> TrainingData:
-    manifests = {name: read_split(recipe, name) for name in SPLITS}
-    train = add_synthesized(recipe, manifests["train"])  # type: ignore[arg-type]
-    manifests["train"] = train
-    labels = LabelSet.from_manifest(train, recipe.data.label_field)
-    rate, seed = recipe.features.sample_rate, recipe.training.seed
-    workers = None if recipe.training.workers == 0 else recipe.training.workers
-    datasets, skipped = {}, {}
-    for name, manifest in manifests.items():
-        if manifest is None:
-            continue
-        targets = labels.encode(manifest, recipe.data.label_field)
-        augment = build_waveform_augment(recipe) if name == "train" else None
-        ds = UtteranceDataset(
-            manifest,
-            sample_rate=rate,
-            targets=targets,
-            augment=augment,
-            seed=seed,
-            workers=workers,
-            progress=progress,
-        )
-        datasets[name] = ds
-        skipped[name] = [s.to_dict() for s in ds.skipped]
-        if ds.skipped:
-            err_console.print(
-                f"[yellow]skipped {len(ds.skipped)} unreadable utterance(s) of {name}:[/] "
-                + "; ".join(f"{s.item}: {s.reason}" for s in ds.skipped[:3])
-            )
-    return TrainingData(labels, datasets, datasets["train"].without_augmentation(), skipped)
-
-
 # ------------------------------------------------------------------------------------ 3. normalization
 @torch.no_grad()
-def fit_normalizer(task: ClassificationTask, clean_train: UtteranceDataset) -> None:
+def fit_normalizer(task: ClassificationTask | ASRTask, clean_train: UtteranceDataset) -> None:
     """μ_train, σ_train over every frame of the (unaugmented) training set."""
     fit = getattr(task.normalizer, "fit", None)
     if fit is None:
         return
     loader = DataLoader(clean_train, batch_size=64, shuffle=False, collate_fn=collate)
-    fit(task.features(b.waveforms, b.lengths) for b in loader)
+    fit(task.featurizer(b.waveforms, b.lengths) for b in loader)
 
 
 # ------------------------------------------------------------------------------------------ 4. the loop
@@ -210,10 +118,9 @@ def train(
     run = RunDir(out)
     resume_from = prepare_run_dir(run, recipe, overwrite)
     pl.seed_everything(recipe.training.seed, workers=True, verbose=False)
-    data = prepare_data(recipe, progress)
-    data.labels.save(run.labels_path)
-    counts = Counter(data.datasets["train"].targets)
-    task = ClassificationTask(recipe, data.labels.labels, [counts.get(i, 0) for i in range(len(data.labels))])
+    # Subnormal floats (tiny weights or activations) are 10–100× slower on CPUs: flush them to zero.
+    torch.set_flush_denormal(True)
+    data, task = prepare_data_and_task(recipe, run, progress)
     fit_normalizer(task, data.clean_train)
 
     m = len(data.datasets["train"])
@@ -226,18 +133,8 @@ def train(
             "optimizer.batch_size=1 (stochastic gradient descent) cannot train batch norm, "
             "which needs at least 2 examples per batch: set model.batch_norm=false"
         )
-    train_loader = DataLoader(
-        data.datasets["train"],
-        batch_size=M,
-        sampler=EpochShuffleSampler(m, recipe.training.seed),
-        collate_fn=collate,
-        num_workers=workers,
-        persistent_workers=workers > 0,
-        drop_last=uses_batch_norm and m % M == 1,  # a last batch of one example breaks batch norm
-        # Its own generator: creating the iterator must not draw from the global RNG that dropout uses, or a
-        # resumed run (whose first iterator is created at a different moment) would drift from the original.
-        generator=torch.Generator().manual_seed(recipe.training.seed),
-    )
+    # drop_last: a last batch of one example breaks batch norm
+    train_batches = train_loader(recipe, data.datasets["train"], M, drop_last=uses_batch_norm and m % M == 1)
     dev_loader = DataLoader(data.datasets["dev"], batch_size=max(M, 64), collate_fn=collate, num_workers=workers)
 
     early = recipe.regularization.early_stopping
@@ -275,7 +172,7 @@ def train(
         log_every_n_steps=1,
     )
     module = TaskModule(task, recipe, m)
-    trainer.fit(module, train_loader, dev_loader, ckpt_path=resume_from)
+    trainer.fit(module, train_batches, dev_loader, ckpt_path=resume_from)
 
     best = torch.load(checkpoint.best_model_path or run.last_ckpt, map_location="cpu", weights_only=False)
     module.load_state_dict(best["state_dict"])
@@ -314,9 +211,34 @@ def prepare_run_dir(run: RunDir, recipe: Recipe, overwrite: bool) -> str | None:
     return None
 
 
-def final_metrics(task: ClassificationTask, data: TrainingData, run: RunDir, batch_size: int) -> dict[str, Any]:
+def prepare_data_and_task(
+    recipe: Recipe, run: RunDir, progress: bool
+) -> tuple[TrainingData, ClassificationTask | ASRTask]:
+    """Steps 1 and 2: the data with its targets (label set or tokenizer, saved in the run) and the task."""
+    manifests = read_manifests(recipe)
+    if recipe.task == "asr":
+        transcripts = TranscriptEncoder.fit(recipe, manifests["train"], run.path)  # type: ignore[arg-type]
+        asr = ASRTask(recipe, transcripts.tokenizer)
+        if asr.raw_waveform:
+            run.wav2vec2_path.write_text(json.dumps(asr.model.architecture_config(), indent=1) + "\n", encoding="utf-8")
+        return prepare_data(recipe, manifests, progress, transcripts, asr.rejection), asr
+    data = prepare_data(recipe, manifests, progress)
+    labels = data.labels
+    assert labels is not None  # classification data always has a label set
+    labels.save(run.labels_path)
+    counts = Counter(data.datasets["train"].targets)
+    task = ClassificationTask(recipe, labels.labels, [counts.get(i, 0) for i in range(len(labels))])
+    return data, task
+
+
+def final_metrics(
+    task: ClassificationTask | ASRTask, data: TrainingData, run: RunDir, batch_size: int
+) -> dict[str, Any]:
     """The best model measured on every split (train without augmentation), with confusion PNGs."""
     device = "cuda" if torch.cuda.is_available() and next(task.parameters()).is_cuda else "cpu"
+    if isinstance(task, ASRTask):
+        return asr_final_metrics(task, data, device)
+    assert data.labels is not None
     metrics: dict[str, Any] = {"labels": data.labels.labels}
     for name in SPLITS:
         dataset = data.clean_train if name == "train" else data.datasets.get(name)
@@ -326,4 +248,20 @@ def final_metrics(task: ClassificationTask, data: TrainingData, run: RunDir, bat
         metrics[name] = result
         matrix = result["confusion_matrix"]
         plot_confusion_matrix(matrix["matrix"], matrix["labels"], run.plots / f"confusion_{name}.png", name)
+    return metrics
+
+
+def asr_final_metrics(task: ASRTask, data: TrainingData, device: str) -> dict[str, Any]:
+    """Greedy-decoding WER / CER of the best model on every split (train without augmentation)."""
+    from speechforge.evaluation.asr import asr_metrics, references, transcribe
+
+    tokenizer = {"kind": type(task.tokenizer).__name__, "vocab_size": task.tokenizer.vocab_size}
+    metrics: dict[str, Any] = {"tokenizer": tokenizer}
+    for name in SPLITS:
+        dataset = data.clean_train if name == "train" else data.datasets.get(name)
+        if dataset is None:
+            continue
+        transcripts = transcribe(task, dataset, device=device)
+        refs = references(task, dataset.manifest, transcripts.indices, task.text_field)
+        metrics[name] = asr_metrics(refs, transcripts.hyps, transcripts)
     return metrics
