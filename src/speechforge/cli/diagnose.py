@@ -93,7 +93,8 @@ def print_error_analysis(report: dict[str, Any], rows: int = 5) -> None:
             for column in ("id", "label", "predicted", "p(label)", "audio"):
                 table.add_column(column, overflow="fold")
             for w in analysis["worst"][:rows]:
-                table.add_row(w["id"], w["label"], w["predicted"], f"{w['p_label']:.3f}", w["audio"])
+                p = w.get("p_label")
+                table.add_row(w["id"], w["label"], w["predicted"], "-" if p is None else f"{p:.3f}", w["audio"])
             err_console.print(table)
     if report.get("suspects"):
         table = Table(title="suspected label errors (lowest self-confidence first)", title_justify="left")

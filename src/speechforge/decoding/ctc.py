@@ -30,6 +30,8 @@ The final score of a hypothesis is ``acoustic + lm_weight * log_e(LM) + word_sco
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,20 @@ def build_lexicon(words: Sequence[str], tokenizer: Tokenizer) -> dict[str, list[
     return {w: [tokenizer.spell(w)] for w in dict.fromkeys(w for word in words for w in word.split())}
 
 
+def quiet_kenlm(kenlm_class: Any, path: str | Path, dictionary: Any) -> Any:
+    """Load a KenLM model without its C++ progress bar and "build a binary file" note on stderr (file
+    descriptor 2, which Python's redirection cannot reach): one tuning grid loads the LM dozens of times."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            return kenlm_class(str(path), dictionary)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class BeamSearchDecoder:
     """CTC beam search through ``flashlight-text``, with a lexicon and a KenLM/ARPA language model if given."""
 
@@ -138,7 +154,7 @@ class BeamSearchDecoder:
         if self.lexicon is not None:
             self._words = [w for w in self.lexicon if w != UNK_WORD] + [UNK_WORD]
             word_dict = Dictionary(self._words)
-            lm = KenLM(str(lm_path), word_dict) if lm_path is not None else fl.ZeroLM()
+            lm = quiet_kenlm(KenLM, lm_path, word_dict) if lm_path is not None else fl.ZeroLM()
             trie = fl.Trie(len(tokens), sil)
             start = lm.start(False)
             for index, word in enumerate(self._words[:-1]):
@@ -157,7 +173,7 @@ class BeamSearchDecoder:
             )  # fmt: skip
             self._decoder: Any = fl.LexiconDecoder(options, trie, lm, sil, blank, len(self._words) - 1, [], False)
         else:
-            lm = KenLM(str(lm_path), token_dict) if lm_path is not None else fl.ZeroLM()
+            lm = quiet_kenlm(KenLM, lm_path, token_dict) if lm_path is not None else fl.ZeroLM()
             free_options = fl.LexiconFreeDecoderOptions(
                 beam_size, beam_size_token, beam_threshold, lm_weight, sil_score, False, fl.CriterionType.CTC
             )

@@ -102,15 +102,14 @@ def diagnose(
     report["notes"] = notes
     report["dynamics"] = dynamics
     if errors_on:
-        from speechforge.diagnosis.errors import analyze_errors
+        from speechforge.diagnosis.errors import analyze_asr_errors, analyze_errors
 
         manifest = recipe.data.dev if errors_on is True else Path(errors_on)
         if manifest is None:
             notes.append("error analysis skipped: the run's recipe has no data.dev; pass --manifest")
         else:
-            report["error_analysis"] = analyze_errors(
-                rundir.path, manifest, slices=slices, worst=worst, progress=progress
-            )
+            analyze = analyze_asr_errors if recipe.task == "asr" else analyze_errors
+            report["error_analysis"] = analyze(rundir.path, manifest, slices=slices, worst=worst, progress=progress)
     if suspects:
         from speechforge.diagnosis.suspects import find_suspects
 

@@ -12,6 +12,11 @@ remove its share). :func:`analyze_errors` evaluates the run's best model on a ma
                     ``snr_bucket`` when it has an ``snr`` field, and every field named in ``slices``
 ``worst``           the misclassified utterances with the lowest probability of their true label:
                     ``[{id, audio, label, predicted, p_label, p_predicted}]`` - listen to these first
+
+For a speech-recognition run (:func:`analyze_asr_errors`) the same keys hold word errors: ``errors`` are
+S + D + I, ``error_rate`` is the WER (per slice too), ``confused_pairs`` are the most frequent word
+substitutions (true = reference word), and ``worst`` lists the utterances with the highest WER (label =
+reference, predicted = hypothesis).
 """
 
 from __future__ import annotations
@@ -114,23 +119,33 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
 
 
 def summarize_slices(
-    fields: Sequence[str], utterances: Sequence[Utterance], wrong: Sequence[bool], total_errors: int
+    fields: Sequence[str],
+    utterances: Sequence[Utterance],
+    wrong: Sequence[int],
+    total_errors: int,
+    units: Sequence[int] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per field, one row per value, worst error rate first (then most errors, then by value)."""
+    """Per field, one row per value, worst error rate first (then most errors, then by value).
+
+    ``wrong``: errors per utterance (0/1 for a classifier, word errors for ASR); ``units``: what the error rate
+    divides by per utterance (1 each by default; reference words for the WER)."""
+    units = units if units is not None else [1] * len(utterances)
     out: dict[str, list[dict[str, Any]]] = {}
     for name in fields:
         counts: Counter[str] = Counter()
+        sizes: Counter[str] = Counter()
         errors: Counter[str] = Counter()
-        for utt, is_wrong in zip(utterances, wrong, strict=True):
+        for utt, n_wrong, n_units in zip(utterances, wrong, units, strict=True):
             value = slice_value(utt, name)
             counts[value] += 1
-            errors[value] += int(is_wrong)
+            sizes[value] += n_units
+            errors[value] += int(n_wrong)
         rows: list[dict[str, Any]] = [
             {
                 "value": value,
                 "utterances": n,
                 "errors": errors[value],
-                "error_rate": errors[value] / n,
+                "error_rate": errors[value] / sizes[value] if sizes[value] else 0.0,
                 "share_of_errors": errors[value] / total_errors if total_errors else 0.0,
             }
             for value, n in counts.items()
@@ -208,4 +223,53 @@ def analyze_errors(
     }
 
 
-__all__ = ["analyze_errors", "duration_bucket", "snr_bucket"]
+def analyze_asr_errors(
+    run: str | Path,
+    manifest: str | Path,
+    *,
+    slices: Sequence[str] = (),
+    worst: int = 10,
+    pairs: int = 10,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """:func:`analyze_errors` for a speech-recognition run (greedy decoding; word errors, see the docstring)."""
+    from speechforge.evaluation.asr import evaluate_asr
+    from speechforge.training.run import RunDir
+
+    run_dir = RunDir(run)
+    data = read_manifest(manifest, required=(run_dir.recipe().data.text_field,), purpose="error analysis")
+    fields = slice_fields(data, slices)
+    metrics = evaluate_asr(run_dir.path, manifest, progress=progress)
+    records = read_predictions(run_dir.eval_dir(Path(manifest)) / "hyps.jsonl")
+    by_id = {utt.id: utt for utt in data}
+    n_errors = int(metrics["substitutions"] + metrics["deletions"] + metrics["insertions"])
+    confused_pairs = [
+        {"true": p["ref"], "predicted": p["hyp"], "count": p["count"], "share_of_errors": p["count"] / n_errors}
+        for p in metrics["top_substitutions"][:pairs]
+    ]
+    wrong = [r for r in records if r["errors"]]
+    wrong.sort(key=lambda r: (-r["errors"] / max(1, r["ref_words"]), -r["errors"], r["id"]))
+    listed = [
+        {"id": r["id"], "audio": by_id[r["id"]].audio, "label": r["ref"], "predicted": r["hyp"], "p_label": None}
+        for r in wrong[:worst]
+    ]
+    return {
+        "manifest": str(manifest),
+        "utterances": len(records),
+        "errors": n_errors,
+        "error_rate": metrics["wer"],
+        "skipped": metrics["skipped"]["count"],
+        "confused_pairs": confused_pairs,
+        "slices": summarize_slices(
+            fields,
+            [by_id[r["id"]] for r in records],
+            [r["errors"] for r in records],
+            n_errors,
+            [r["ref_words"] for r in records],
+        ),
+        "worst": listed,
+        "predictions": str(run_dir.eval_dir(Path(manifest)) / "hyps.jsonl"),
+    }
+
+
+__all__ = ["analyze_asr_errors", "analyze_errors", "duration_bucket", "snr_bucket"]

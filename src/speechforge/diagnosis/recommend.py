@@ -57,12 +57,18 @@ def _resize(recipe: Recipe, factor: float) -> str | None:
         return f"model.channels={_list([max(4, round(c * factor)) for c in channels])}"
     if model.name == "mlp":
         return f"model.hidden={_list([max(4, round(h * factor)) for h in model.hidden])}"
+    if model.name == "conformer_ctc":  # width stays a multiple of the number of heads
+        return f"model.d_model={max(1, round(model.d_model * factor / model.n_heads)) * model.n_heads}"
+    if model.name == "lstm_ctc":
+        return f"model.hidden={max(4, round(model.hidden * factor))}"
     return None
 
 
 def _size_text(recipe: Recipe) -> str:
     model = recipe.model
-    width = getattr(model, "channels", None) or getattr(model, "hidden", None)
+    width = getattr(model, "channels", None) or getattr(model, "hidden", None) or getattr(model, "d_model", None)
+    if isinstance(width, int):
+        width = [width]
     return f"the {model.name}" + (f" {_list(width)}" if width else "")
 
 
@@ -90,6 +96,15 @@ def bias_remedies(recipe: Recipe, ctx: dict[str, Any]) -> list[Remedy]:
                 bigger,
                 f"{base}; {_size_text(recipe)} may be too small to fit it",
                 3.0,
+            )
+        )
+    elif model.name == "wav2vec2_ctc":
+        out.append(
+            Remedy(
+                "fine-tune more of the encoder (or start from a larger pretrained checkpoint)",
+                "model.freeze_encoder_epochs=0",
+                f"{base}; the pretrained encoder is frozen for {getattr(model, 'freeze_encoder_epochs', 0)} epochs",
+                2.0,
             )
         )
     else:
@@ -159,10 +174,19 @@ def bias_remedies(recipe: Recipe, ctx: dict[str, Any]) -> list[Remedy]:
                 2.5,
             )
         )
-    other = {"logreg": "cnn", "mlp": "cnn", "cnn": "crnn", "crnn": "cnn"}[model.name]
+    other = {
+        "logreg": "cnn",
+        "mlp": "cnn",
+        "cnn": "crnn",
+        "crnn": "cnn",
+        "conformer_ctc": "lstm_ctc",
+        "lstm_ctc": "conformer_ctc",
+    }.get(model.name)
+    if other is None:  # wav2vec2: the architecture comes with the checkpoint
+        return out
     out.append(
         Remedy(
-            f"modify the architecture: try a {other.upper()}",
+            f"modify the architecture: try a {other.upper() if '_' not in other else other}",
             f"model.name={other}",
             f"{base}; a different architecture may fit the audio better than the {model.name}",
             1.0 if model.name != "logreg" else 4.0,

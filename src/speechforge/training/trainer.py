@@ -110,7 +110,9 @@ def train(
     monitored dev value to an Optuna trial).
     """
     import lightning.pytorch as pl
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+    from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+
+    from speechforge.training.early_stopping import EarlyStopping
 
     from speechforge.training.module import TaskModule
 
@@ -150,7 +152,7 @@ def train(
     all_callbacks: list[Any] = [checkpoint, *callbacks]
     if early.enabled:
         all_callbacks.append(
-            EarlyStopping(monitor=early.monitor, mode="min", patience=early.patience, min_delta=early.min_delta)
+            EarlyStopping(monitor=early.monitor, patience=early.patience, min_delta=early.min_delta)
         )
     show_bar = progress and progress_enabled()
     if show_bar:
