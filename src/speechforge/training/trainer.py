@@ -113,7 +113,6 @@ def train(
     from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 
     from speechforge.training.early_stopping import EarlyStopping
-
     from speechforge.training.module import TaskModule
 
     quiet_lightning()
@@ -151,9 +150,7 @@ def train(
     )
     all_callbacks: list[Any] = [checkpoint, *callbacks]
     if early.enabled:
-        all_callbacks.append(
-            EarlyStopping(monitor=early.monitor, patience=early.patience, min_delta=early.min_delta)
-        )
+        all_callbacks.append(EarlyStopping(monitor=early.monitor, patience=early.patience, min_delta=early.min_delta))
     show_bar = progress and progress_enabled()
     if show_bar:
         all_callbacks.append(TQDMProgressBar(leave=True))
