@@ -55,7 +55,8 @@ def test_wrong_value_names_the_allowed_values() -> None:
         load_recipe(None, ["optimizer.name=adm"])
     with pytest.raises(
         SpeechforgeError,
-        match=r"model.name: unknown model 'rnn' \(allowed: cnn, conformer_ctc, crnn, logreg, lstm_ctc, mlp, wav2vec2_ctc\)",
+        match=r"model.name: unknown model 'rnn' \(allowed: cnn, conformer_ctc, crnn, logreg, lstm_ctc, mlp, "
+        r"wav2vec2_ctc\)",
     ):
         load_recipe(None, ["model.name=rnn"])
     with pytest.raises(SpeechforgeError, match=r"optimizer.lr: .*number"):

@@ -309,6 +309,8 @@ class BucketBatchSampler(Sampler[list[tuple[int, int]]]):
         return len(self.batches)
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        # A generator: the epoch is read when iteration starts, not when the iterator is created (Lightning
+        # creates it before on_train_epoch_start sets the epoch of a resumed run).
         epoch = self.epoch
-        order = np.random.default_rng((self.seed, epoch)).permutation(len(self.batches)).tolist()
-        return iter([(i, epoch) for i in self.batches[b]] for b in order)
+        for b in np.random.default_rng((self.seed, epoch)).permutation(len(self.batches)).tolist():
+            yield [(i, epoch) for i in self.batches[b]]

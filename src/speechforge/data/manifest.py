@@ -171,13 +171,16 @@ def read_manifest(
     strict: bool = True,
     required: Sequence[str] = (),
     purpose: str = "",
+    allow_empty: bool = False,
 ) -> Manifest:
     """Read and validate a JSONL manifest.
 
     ``strict=True`` raises :class:`ManifestError` naming the first bad line (and how many others there are);
     ``strict=False`` skips bad lines and records them in ``Manifest.problems`` (``data check`` does this).
     ``required`` names optional fields that this use needs (e.g. ``("label",)`` for classification);
-    ``purpose`` is said in the message when one is missing. Duplicate ids are always a problem.
+    ``purpose`` is said in the message when one is missing; ``allow_empty`` accepts an empty string as present
+    (an empty transcript is the ASR trainer's counted skip, not a broken manifest). Duplicate ids are always a
+    problem.
     """
     path = Path(path)
     if not path.exists():
@@ -194,7 +197,7 @@ def read_manifest(
             try:
                 utt = parse_record(text, base_dir)
                 for name in required:
-                    if utt.get(name) in (None, ""):
+                    if utt.get(name) is None or (utt.get(name) == "" and not allow_empty):
                         need = f" (needed for {purpose})" if purpose else ""
                         raise ValueError(f"missing field '{name}'{need}")
                 if utt.id in first_line_of:

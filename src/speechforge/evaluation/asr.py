@@ -14,6 +14,7 @@ References and hypotheses go through the run's text normalization (``text:`` of 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def asr_metrics(refs: Sequence[str], hyps: Sequence[str], transcripts: Transcrip
     details.pop("per_utterance")
     metrics: dict[str, Any] = {"error_rate": details["wer"], **details}
     if transcripts is not None:
-        metrics["loss"] = transcripts.loss
+        metrics["loss"] = None if math.isnan(transcripts.loss) else transcripts.loss  # no targets: no loss
         metrics["rtf"] = transcripts.rtf
         metrics["audio_seconds"] = transcripts.audio_seconds
     return metrics
@@ -139,8 +140,9 @@ def evaluate_asr(
     task = load_recognizer(run_dir)
     recipe = run_dir.recipe()
     field = recipe.data.text_field
-    data = read_manifest(manifest, required=(field,), purpose="ASR evaluation")
-    dataset = UtteranceDataset(data, sample_rate=recipe.features.sample_rate, progress=progress)
+    data = read_manifest(manifest, required=(field,), purpose="ASR evaluation", allow_empty=True)
+    rate = recipe.features.sample_rate
+    dataset = UtteranceDataset(data, sample_rate=rate, reject=task.too_short, progress=progress)
     settings: dict[str, Any] = {"decoder": decoder, "beam_size": beam_size if decoder == "beam" else None}
     weights = tuned_decoding(run_dir, lm) if lm is not None else {}
     settings.update({"lm": str(lm) if lm else None, **weights})
@@ -181,8 +183,8 @@ def tune_decoding(
     task = load_recognizer(run_dir)
     recipe = run_dir.recipe()
     field = recipe.data.text_field
-    data = read_manifest(manifest, required=(field,), purpose="LM tuning")
-    dataset = UtteranceDataset(data, sample_rate=recipe.features.sample_rate, progress=progress)
+    data = read_manifest(manifest, required=(field,), purpose="LM tuning", allow_empty=True)
+    dataset = UtteranceDataset(data, sample_rate=recipe.features.sample_rate, reject=task.too_short, progress=progress)
     outputs: list[torch.Tensor] = []
     lengths: list[int] = []
     indices: list[int] = []

@@ -100,6 +100,7 @@ class Wav2Vec2CTC(nn.Module):
         self.model: Any  # transformers.Wav2Vec2ForCTC
         if pretrained is not None:
             self.model = self._load(str(pretrained), overrides)
+            self.model.train()  # from_pretrained returns eval mode; Lightning keeps each module's mode
         else:
             self.model = self._build(dict(config or {}), overrides)
         self.vocab_size = vocab_size

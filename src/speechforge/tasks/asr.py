@@ -162,6 +162,12 @@ class ASRTask(nn.Module):
             return 0
         return int(self.model.subsampling.output_lengths(torch.tensor([frames]))[0])
 
+    def too_short(self, i: int, n_samples: int) -> str | None:
+        """The dataset ``reject`` hook of evaluation and prediction: audio too short for one output frame."""
+        if self.output_frames(n_samples) > 0:
+            return None
+        return f"audio too short for the model: {n_samples} samples give no output frame after its subsampling"
+
     def rejection(self, targets: Sequence[list[int]], problems: dict[int, str], sample_rate: int) -> Any:
         """The dataset's ``reject`` hook: target problems first, then audio too short for the target."""
 

@@ -52,7 +52,7 @@ def read_split(recipe: Recipe, name: str) -> Manifest | None:
             raise SpeechforgeError(f"data.{name} is not set: pass data.{name}=PATH/{name}.jsonl")
         return None
     if recipe.task == "asr":
-        return read_manifest(path, required=(recipe.data.text_field,), purpose="speech recognition")
+        return read_manifest(path, required=(recipe.data.text_field,), purpose="speech recognition", allow_empty=True)
     return read_labelled_manifest(path, recipe.data.label_field, recipe.data.labels)
 
 
@@ -62,7 +62,9 @@ def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:
     if cfg.manifest is None:
         return train
     if recipe.task == "asr":
-        extra = read_manifest(cfg.manifest, required=(recipe.data.text_field,), purpose="speech recognition")
+        extra = read_manifest(
+            cfg.manifest, required=(recipe.data.text_field,), purpose="speech recognition", allow_empty=True
+        )
     else:
         extra = read_labelled_manifest(cfg.manifest, recipe.data.label_field, recipe.data.labels)
     n = max(1, round(len(extra) * min(1.0, cfg.fraction)))
@@ -171,7 +173,8 @@ def train_loader(recipe: Recipe, dataset: UtteranceDataset, batch_size: int, dro
         max_samples = round(recipe.data.max_batch_seconds * recipe.features.sample_rate)
         buckets = BucketBatchSampler(dataset.sizes, max_samples, batch_size, seed)
         err_console.print(
-            f"length-bucketed batches of ≤ {recipe.data.max_batch_seconds:g} s: {len(buckets)} batches per epoch, "
+            f"m = {len(dataset)} training examples in length-bucketed batches of ≤ {recipe.data.max_batch_seconds:g} s "
+            f"and ≤ {batch_size} utterances → {len(buckets)} iterations per epoch (mini-batch gradient descent), "
             f"padding {buckets.padding_ratio:.1%} of the audio"
         )
         return DataLoader(dataset, batch_sampler=buckets, **common)

@@ -126,7 +126,8 @@ def train(
 
     m = len(data.datasets["train"])
     M, accounting = describe_batching(m, recipe.optimizer.batch_size)
-    err_console.print(accounting)
+    if recipe.data.max_batch_seconds is None:  # else the bucketed loader says how many batches there are
+        err_console.print(accounting)
     workers = recipe.training.workers
     uses_batch_norm = any(isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in task.modules())
     if M == 1 and uses_batch_norm:
