@@ -45,11 +45,12 @@ lint: install
 typecheck: install
 	$(PY) -m mypy
 
+# Two test workers on two cores: one torch thread each (also in the CLI subprocesses), no oversubscription.
 test: install
 	$(PY) scripts/check_environment.py
 	$(MAKE) --no-print-directory lint typecheck
 	@bash scripts/install_test_browser.sh || true
-	$(PY) -m pytest -q -n 2
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
 bench: install
 	$(PY) benchmarks/data.py
