@@ -120,7 +120,7 @@ def evaluate_asr_command(
         print_json(metrics)
         return
     d = metrics["decoding"]
-    how = d["decoder"] + (f", beam {d['beam_size']}" if d["beam_size"] else "")
+    how = f"beam search, beam {d['beam_size']}" if d["beam_size"] else d["decoder"]
     if d["lm"]:
         how += f", LM {d['lm']} (weight {d.get('lm_weight', 0.5):g}, word score {d.get('word_score', 0.0):g})"
     err_console.print(

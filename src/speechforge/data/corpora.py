@@ -10,7 +10,7 @@ CORPORA = ("digits", "commands", "languages", "asr")  # asr: transcripts, see sp
 
 # Default size of each corpus: (speakers, utterances per speaker). Big enough to train a good classifier,
 # small enough to synthesize in seconds.
-DEFAULT_SIZES = {"digits": (20, 40), "commands": (16, 48), "languages": (16, 48), "asr": (16, 40)}
+DEFAULT_SIZES = {"digits": (20, 40), "commands": (16, 48), "languages": (16, 48), "asr": (24, 50)}
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # The digits corpus is labelled "0".."9" (the spoken word is its ``text``), like recorded digit corpora whose

@@ -57,10 +57,12 @@ def transcribe_files(
     """``{"file", "text"}`` per file (or ``{"file", "error"}``)."""
     from speechforge.decoding.ctc import build_decoder
     from speechforge.deploy.inference import WaveformRecognizer
+    from speechforge.evaluation.asr import warn_unspellable
     from speechforge.training.run import tuned_decoding
 
     weights = tuned_decoding(run, lm) if lm is not None else {}
     built = build_decoder(task.tokenizer, decoder, lm=lm, beam_size=beam_size, **weights)
+    warn_unspellable(getattr(built, "skipped_words", []))
     model = WaveformRecognizer(task).eval()
     rate = run.recipe().features.sample_rate
     results: list[dict[str, Any]] = []

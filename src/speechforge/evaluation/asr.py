@@ -101,6 +101,18 @@ def transcribe(
     return Transcripts(indices, hyps, loss_sum / n if n else float("nan"), audio, seconds)
 
 
+def warn_unspellable(skipped: Sequence[str]) -> None:
+    """Say which LM words the decoder can never output (the run's tokenizer cannot spell them)."""
+    from speechforge.console import err_console
+
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        err_console.print(
+            f"[yellow]{len(skipped)} LM word(s) cannot be spelled with the run's tokenizer and will never be "
+            f"output: {shown}[/] (normalize the LM text like the transcripts, e.g. without punctuation)"
+        )
+
+
 def asr_metrics(refs: Sequence[str], hyps: Sequence[str], transcripts: Transcripts | None = None) -> dict[str, Any]:
     """The metrics.json object: WER details without the per-utterance list, ``error_rate`` (= WER, what
     ``diagnose`` compares across splits), ``loss`` and ``rtf``."""
@@ -147,6 +159,8 @@ def evaluate_asr(
     weights = tuned_decoding(run_dir, lm) if lm is not None else {}
     settings.update({"lm": str(lm) if lm else None, **weights})
     built = build_decoder(task.tokenizer, decoder, lm=lm, beam_size=beam_size, **weights)
+    warn_unspellable(getattr(built, "skipped_words", []))
+    settings["lm_words_not_spellable"] = len(getattr(built, "skipped_words", []))
     transcripts = transcribe(task, dataset, decoder=built, batch_size=batch_size)
     refs = references(task, data, transcripts.indices, field)
     metrics = asr_metrics(refs, transcripts.hyps, transcripts)
@@ -192,6 +206,9 @@ def tune_decoding(
         outputs.extend(log_probs[b, : int(n)] for b, n in enumerate(out_lengths))  # (frames, vocab) each
         lengths.extend(int(n) for n in out_lengths)
         indices.extend(int(i) for i in batch.indices)
+    from speechforge.decoding.ctc import lm_lexicon
+
+    warn_unspellable(lm_lexicon(lm, task.tokenizer)[1])
     padded = torch.nn.utils.rnn.pad_sequence(outputs, batch_first=True)  # (utterances, frames, vocab)
     refs = references(task, data, indices, field)
     result = tune_lm(padded, torch.tensor(lengths), refs, task.tokenizer, lm, beam_size=beam_size, progress=progress)
