@@ -128,6 +128,10 @@ class ASRTask(nn.Module):
         self.normalize_text = text_normalizer(recipe)
         self.text_field = recipe.data.text_field
         self.raw_waveform = recipe.model.name == "wav2vec2_ctc"
+        if self.raw_waveform and recipe.features.sample_rate != 16000:
+            raise SpeechforgeError(
+                f"wav2vec2_ctc reads 16 kHz audio: set features.sample_rate=16000 (got {recipe.features.sample_rate})"
+            )
         self.freeze_encoder_epochs = getattr(recipe.model, "freeze_encoder_epochs", 0)
         self.layer_decay = getattr(recipe.model, "layer_decay", 1.0)
         self.featurizer = build_featurizer(recipe.features.kind, **featurizer_kwargs(recipe))
