@@ -19,9 +19,7 @@ On cores shared with other jobs, prefix ``OMP_NUM_THREADS=1``: oversubscribed to
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import shlex
 import shutil
 import sys
@@ -126,34 +124,17 @@ def train_size(size: dict, splits: dict[str, Path], run: Path, args: argparse.Na
     return {"epochs": result.metrics["epochs"], "best_epoch": result.metrics["best_epoch"], "train_seconds": seconds}
 
 
-@contextlib.contextmanager
-def stderr_to(path: Path):
-    """Send file descriptor 2 to ``path``: KenLM prints a banner there each time a decoder loads the LM."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with path.open("ab") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def decode_size(run: Path, splits: dict[str, Path], lm: Path) -> list[dict]:
     """Greedy and beam + LM WER on dev and test; the LM weight and word score are tuned on dev first."""
     stage("tuning LM weight × word score on dev")
-    with stderr_to(run / "decoding.log"):
-        tuned = tune_decoding(run, splits["dev"], lm)
+    tuned = tune_decoding(run, splits["dev"], lm)
     stage(f"tuned: lm_weight {tuned['lm_weight']:g}, word_score {tuned['word_score']:g}")
     rows = []
     for name, options in (("greedy", {}), (f"beam + {LM_ORDER}-gram LM", {"decoder": "beam", "lm": lm})):
         wer = {}
         for split_name in ("dev", "test"):
             stage(f"evaluating {name} on {split_name}")
-            with stderr_to(run / "decoding.log"):
-                wer[split_name] = evaluate_asr(run, splits[split_name], **options)["wer"]
+            wer[split_name] = evaluate_asr(run, splits[split_name], **options)["wer"]
         weights = {"lm_weight": tuned["lm_weight"], "word_score": tuned["word_score"]} if options else {}
         rows.append({"decoder": name, "dev_wer": wer["dev"], "test_wer": wer["test"], **weights})
     return rows

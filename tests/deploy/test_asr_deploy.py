@@ -176,6 +176,7 @@ def test_lm_build_tune_then_beam_search_uses_the_tuned_weights(
     assert settings["decoder"] == "beam" and settings["beam_size"] == 16 and settings["lm"] == str(lm)
     assert (settings["lm_weight"], settings["word_score"]) == (decoding["lm_weight"], decoding["word_score"])
     assert metrics["wer"] == pytest.approx(decoding["wer"])  # same model, LM, weights and utterances
+    assert settings["lm_words_not_spellable"] == 0  # the LM text is the train transcripts
     written = json.loads((run / "eval" / "dev" / "metrics.json").read_text(encoding="utf-8"))
     assert written["decoding"] == settings
 

@@ -160,7 +160,8 @@ def evaluate_asr(
     settings.update({"lm": str(lm) if lm else None, **weights})
     built = build_decoder(task.tokenizer, decoder, lm=lm, beam_size=beam_size, **weights)
     warn_unspellable(getattr(built, "skipped_words", []))
-    settings["lm_words_not_spellable"] = len(getattr(built, "skipped_words", []))
+    if lm is not None:
+        settings["lm_words_not_spellable"] = len(getattr(built, "skipped_words", []))
     transcripts = transcribe(task, dataset, decoder=built, batch_size=batch_size)
     refs = references(task, data, transcripts.indices, field)
     metrics = asr_metrics(refs, transcripts.hyps, transcripts)
