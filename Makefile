@@ -39,8 +39,8 @@ demo: install
 	$(SF) diagnose $(DEMO_DIR)/run
 
 lint: install
-	$(PY) -m ruff check src tests benchmarks scripts
-	$(PY) -m ruff format --check src tests benchmarks scripts
+	$(PY) -m ruff check src tests benchmarks scripts experiments
+	$(PY) -m ruff format --check src tests benchmarks scripts experiments
 
 typecheck: install
 	$(PY) -m mypy
