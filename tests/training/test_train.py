@@ -132,3 +132,23 @@ def test_kill_during_training_then_resume_matches_uninterrupted(digits_splits: P
     for split in ("train", "dev", "test"):
         assert b[split]["loss"] == pytest.approx(a[split]["loss"], abs=1e-6), split
         assert b[split]["accuracy"] == a[split]["accuracy"], split
+
+
+def test_min_updates_raises_max_epochs_for_a_small_training_set(digits_splits: Path, tmp_path: Path) -> None:
+    from speechforge.training.recipe import load_recipe
+    from speechforge.training.trainer import train, with_enough_epochs
+
+    recipe = load_recipe(ROOT / "recipes" / "digits_cnn.yaml", ["training.max_epochs=3", "training.min_updates=20"])
+    assert with_enough_epochs(recipe, 10).training.max_epochs == 3  # 30 updates already
+    assert with_enough_epochs(recipe, 3).training.max_epochs == 7  # ⌈20 / 3⌉
+
+    overrides = [
+        *digits_overrides(digits_splits, epochs=2),
+        "training.min_updates=9",
+        "optimizer.batch_size=full",  # one update per epoch
+        "model.channels=[4]",
+        "regularization.early_stopping.patience=1",
+    ]
+    result = train(load_recipe(ROOT / "recipes" / "digits_cnn.yaml", overrides), tmp_path / "run", progress=False)
+    # 9 epochs of one update each: max_epochs 2 was raised, and early stopping (patience 1) waited for them.
+    assert result.metrics["epochs"] == 9 and not result.metrics["stopped_early"]

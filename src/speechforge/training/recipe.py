@@ -173,6 +173,9 @@ class AugmentConfig(Section):
 
 class TrainingConfig(Section):
     max_epochs: int = Field(30, ge=1)
+    # At least this many optimizer updates: a small training set gets more epochs than max_epochs (it is raised
+    # to fit them, and the schedule follows), and early stopping cannot end training before them.
+    min_updates: int = Field(0, ge=0)
     seed: int = 0  # all randomness flows from here: same seed, same metrics on CPU
     gradient_clip: float | None = Field(None, gt=0)  # clip the gradient norm
     precision: Literal["32", "bf16"] = "32"  # bf16 autocast on CUDA (falls back to 32 on CPU, with a note)

@@ -138,6 +138,7 @@ def train(
     # drop_last: a last batch of one example breaks batch norm
     train_batches = train_loader(recipe, data.datasets["train"], M, drop_last=uses_batch_norm and m % M == 1)
     dev_loader = DataLoader(data.datasets["dev"], batch_size=max(M, 64), collate_fn=collate, num_workers=workers)
+    recipe = with_enough_epochs(recipe, len(train_batches))
 
     early = recipe.regularization.early_stopping
     checkpoint = ModelCheckpoint(
@@ -158,6 +159,7 @@ def train(
     accelerator, precision = pick_device(recipe)
     trainer = pl.Trainer(
         max_epochs=recipe.training.max_epochs,
+        min_steps=recipe.training.min_updates or None,
         accelerator=accelerator,
         devices=1,
         precision=precision,  # type: ignore[arg-type]
@@ -186,6 +188,18 @@ def train(
     metrics["skipped"] = data.skipped
     run.metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return TrainResult(run.path, metrics, history)
+
+
+def with_enough_epochs(recipe: Recipe, batches_per_epoch: int) -> Recipe:
+    """``training.max_epochs`` raised so that the run makes at least ``training.min_updates`` updates."""
+    need = -(-recipe.training.min_updates // max(1, batches_per_epoch))
+    if need <= recipe.training.max_epochs:
+        return recipe
+    err_console.print(
+        f"training.min_updates={recipe.training.min_updates} with {batches_per_epoch} batches per epoch: "
+        f"training for up to {need} epochs (max_epochs {recipe.training.max_epochs} raised)"
+    )
+    return recipe.model_copy(update={"training": recipe.training.model_copy(update={"max_epochs": need})})
 
 
 def prepare_run_dir(run: RunDir, recipe: Recipe, overwrite: bool) -> str | None:
