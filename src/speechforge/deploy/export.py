@@ -24,6 +24,7 @@ import torch
 from speechforge.deploy.inference import WaveformClassifier, WaveformRecognizer
 from speechforge.errors import SpeechforgeError
 from speechforge.tasks.asr import ASRTask
+from speechforge.text.tokenizer import tokenizer_file
 from speechforge.training.run import RunDir, load_task
 
 FORMATS = ("onnx", "torchscript")
@@ -80,11 +81,10 @@ def export(run: str | Path, out: str | Path, *, format: str = "onnx") -> Path:
         "inputs": {"waveform": "(batch, time) float32", "lengths": "(batch,) int64 samples"},
     }
     if isinstance(task, ASRTask):
-        tokenizer_file = next(
-            p for p in (run_dir.path / "tokenizer.json", run_dir.path / "tokenizer.model") if p.exists()
-        )
-        shutil.copy(tokenizer_file, out / tokenizer_file.name)
-        meta["tokenizer"] = tokenizer_file.name
+        saved = tokenizer_file(run_dir.path)
+        assert saved is not None  # load_task found it
+        shutil.copy(saved, out / saved.name)
+        meta["tokenizer"] = saved.name
         meta["tokens"] = task.tokenizer.tokens
         meta["blank_id"] = task.tokenizer.blank_id
         meta["outputs"] = {

@@ -113,12 +113,11 @@ def warn_unspellable(skipped: Sequence[str]) -> None:
         )
 
 
-def asr_metrics(refs: Sequence[str], hyps: Sequence[str], transcripts: Transcripts | None = None) -> dict[str, Any]:
-    """The metrics.json object: WER details without the per-utterance list, ``error_rate`` (= WER, what
-    ``diagnose`` compares across splits), ``loss`` and ``rtf``."""
-    details = wer_details(refs, hyps)
-    details.pop("per_utterance")
+def asr_metrics(details: dict[str, Any], transcripts: Transcripts | None = None) -> dict[str, Any]:
+    """The metrics.json object from ``wer_details``: the details without the per-utterance list,
+    ``error_rate`` (= WER, what ``diagnose`` compares across splits), ``loss`` and ``rtf``."""
     metrics: dict[str, Any] = {"error_rate": details["wer"], **details}
+    metrics.pop("per_utterance", None)
     if transcripts is not None:
         metrics["loss"] = None if math.isnan(transcripts.loss) else transcripts.loss  # no targets: no loss
         metrics["rtf"] = transcripts.rtf
@@ -164,15 +163,16 @@ def evaluate_asr(
         settings["lm_words_not_spellable"] = len(getattr(built, "skipped_words", []))
     transcripts = transcribe(task, dataset, decoder=built, batch_size=batch_size)
     refs = references(task, data, transcripts.indices, field)
-    metrics = asr_metrics(refs, transcripts.hyps, transcripts)
+    details = wer_details(refs, transcripts.hyps)
+    metrics = asr_metrics(details, transcripts)
     metrics.update({"manifest": str(manifest), "decoding": settings})
     metrics["skipped"] = {"count": len(dataset.skipped), "items": [s.to_dict() for s in dataset.skipped]}
     out = run_dir.eval_dir(Path(manifest))
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    per_utterance = wer_details(refs, transcripts.hyps)["per_utterance"]
     with (out / "hyps.jsonl").open("w", encoding="utf-8") as f:
-        for i, ref, hyp, counts in zip(transcripts.indices, refs, transcripts.hyps, per_utterance, strict=True):
+        rows = zip(transcripts.indices, refs, transcripts.hyps, details["per_utterance"], strict=True)
+        for i, ref, hyp, counts in rows:
             record = {"id": data[i].id, "ref": ref, "hyp": hyp, **counts}
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     return metrics

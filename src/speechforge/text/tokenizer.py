@@ -66,7 +66,25 @@ def _texts(texts: Iterable[str]) -> list[str]:
     return cleaned
 
 
-class CharTokenizer:
+class _Vocabulary:
+    """What every tokenizer shares: its token list ``_tokens`` (index = CTC id) with the blank at id 0."""
+
+    _tokens: list[str]
+
+    @property
+    def tokens(self) -> list[str]:
+        return list(self._tokens)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._tokens)
+
+    @property
+    def blank_id(self) -> int:
+        return 0
+
+
+class CharTokenizer(_Vocabulary):
     """Characters, ``"|"`` between words, ``"<blank>"`` at id 0."""
 
     def __init__(self, tokens: Sequence[str]) -> None:
@@ -86,18 +104,6 @@ class CharTokenizer:
         if WORD_SEP in chars:
             raise SpeechforgeError(f'a transcript contains "{WORD_SEP}", the word separator: remove it first')
         return cls([BLANK, WORD_SEP, *sorted(chars)])
-
-    @property
-    def tokens(self) -> list[str]:
-        return list(self._tokens)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self._tokens)
-
-    @property
-    def blank_id(self) -> int:
-        return 0
 
     @property
     def silence_id(self) -> int:
@@ -155,7 +161,7 @@ class CharTokenizer:
     __hash__ = None  # type: ignore[assignment]
 
 
-class SentencePieceTokenizer:
+class SentencePieceTokenizer(_Vocabulary):
     """SentencePiece BPE or unigram pieces; the SentencePiece id is the CTC id (blank = pad = 0)."""
 
     def __init__(self, model_path: str | Path) -> None:
@@ -216,18 +222,6 @@ class SentencePieceTokenizer:
         return cls(out)
 
     @property
-    def tokens(self) -> list[str]:
-        return list(self._tokens)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self._tokens)
-
-    @property
-    def blank_id(self) -> int:
-        return 0
-
-    @property
     def unk_id(self) -> int:
         return int(self._sp.unk_id())
 
@@ -286,14 +280,19 @@ def build_tokenizer(
     return SentencePieceTokenizer.fit(texts, out_dir, vocab_size=vocab_size, model_type=kind)
 
 
+def tokenizer_file(folder: str | Path) -> Path | None:
+    """The tokenizer file saved in ``folder`` (``tokenizer.json`` or ``tokenizer.model``), or None."""
+    return next((Path(folder) / n for n in (CHAR_FILE, SP_FILE) if (Path(folder) / n).is_file()), None)
+
+
 def load_tokenizer(path: str | Path) -> CharTokenizer | SentencePieceTokenizer:
     """The tokenizer saved in ``path`` (a run folder, a ``tokenizer.json`` or a ``.model`` file)."""
     path = Path(path)
     if path.is_dir():
-        for name in (CHAR_FILE, SP_FILE):
-            if (path / name).is_file():
-                return load_tokenizer(path / name)
-        raise SpeechforgeError(f"no {CHAR_FILE} or {SP_FILE} in the folder", path=path)
+        found = tokenizer_file(path)
+        if found is None:
+            raise SpeechforgeError(f"no {CHAR_FILE} or {SP_FILE} in the folder", path=path)
+        return load_tokenizer(found)
     if path.suffix == ".model":
         return SentencePieceTokenizer.load(path)
     return CharTokenizer.load(path)
@@ -308,4 +307,5 @@ __all__ = [
     "Tokenizer",
     "build_tokenizer",
     "load_tokenizer",
+    "tokenizer_file",
 ]

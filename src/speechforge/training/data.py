@@ -9,6 +9,7 @@ its transcript after the model's subsampling) are skipped, counted and listed in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,14 @@ class TrainingData:
     skipped: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
 
+def read_task_manifest(recipe: Recipe, path: Path) -> Manifest:
+    """A manifest with the field the task needs: the transcript (asr; empty ones are the trainer's counted
+    skips) or the label (classification, keeping the run's ``data.labels`` subset)."""
+    if recipe.task == "asr":
+        return read_manifest(path, required=(recipe.data.text_field,), purpose="speech recognition", allow_empty=True)
+    return read_labelled_manifest(path, recipe.data.label_field, recipe.data.labels)
+
+
 def read_split(recipe: Recipe, name: str) -> Manifest | None:
     """The manifest of split ``name`` (None for an unset optional split), with the field the task needs."""
     path = getattr(recipe.data, name)
@@ -51,9 +60,7 @@ def read_split(recipe: Recipe, name: str) -> Manifest | None:
         if name in ("train", "dev"):
             raise SpeechforgeError(f"data.{name} is not set: pass data.{name}=PATH/{name}.jsonl")
         return None
-    if recipe.task == "asr":
-        return read_manifest(path, required=(recipe.data.text_field,), purpose="speech recognition", allow_empty=True)
-    return read_labelled_manifest(path, recipe.data.label_field, recipe.data.labels)
+    return read_task_manifest(recipe, path)
 
 
 def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:
@@ -61,12 +68,7 @@ def add_synthesized(recipe: Recipe, train: Manifest) -> Manifest:
     cfg = recipe.augment.synthesized
     if cfg.manifest is None:
         return train
-    if recipe.task == "asr":
-        extra = read_manifest(
-            cfg.manifest, required=(recipe.data.text_field,), purpose="speech recognition", allow_empty=True
-        )
-    else:
-        extra = read_labelled_manifest(cfg.manifest, recipe.data.label_field, recipe.data.labels)
+    extra = read_task_manifest(recipe, cfg.manifest)
     n = max(1, round(len(extra) * min(1.0, cfg.fraction)))
     chosen = sorted(np.random.default_rng(recipe.training.seed).permutation(len(extra))[:n].tolist())
     err_console.print(f"mixing {n} synthesized utterances from {cfg.manifest} into train")

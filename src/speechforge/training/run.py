@@ -47,7 +47,10 @@ class RunDir:
 
     @property
     def is_asr(self) -> bool:
-        return (self.path / "tokenizer.json").exists() or (self.path / "tokenizer.model").exists()
+        """A speech-recognition run: it has a CTC tokenizer (classification runs have labels.json)."""
+        from speechforge.text.tokenizer import tokenizer_file
+
+        return tokenizer_file(self.path) is not None
 
     def eval_dir(self, manifest: Path) -> Path:
         return self.path / "eval" / manifest.stem

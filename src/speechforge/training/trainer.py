@@ -268,6 +268,7 @@ def final_metrics(
 def asr_final_metrics(task: ASRTask, data: TrainingData, device: str) -> dict[str, Any]:
     """Greedy-decoding WER / CER of the best model on every split (train without augmentation)."""
     from speechforge.evaluation.asr import asr_metrics, references, transcribe
+    from speechforge.metrics.asr import wer_details
 
     tokenizer = {"kind": type(task.tokenizer).__name__, "vocab_size": task.tokenizer.vocab_size}
     metrics: dict[str, Any] = {"tokenizer": tokenizer}
@@ -277,5 +278,5 @@ def asr_final_metrics(task: ASRTask, data: TrainingData, device: str) -> dict[st
             continue
         transcripts = transcribe(task, dataset, device=device)
         refs = references(task, dataset.manifest, transcripts.indices, task.text_field)
-        metrics[name] = asr_metrics(refs, transcripts.hyps, transcripts)
+        metrics[name] = asr_metrics(wer_details(refs, transcripts.hyps), transcripts)
     return metrics
